@@ -1,0 +1,44 @@
+# FusionLoop: `make run` runs the whole loop on the demo market, `make test` passes the tests.
+# Both create the local virtual environment from requirements.lock when it is missing.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export FUSION_HOME ?= $(CURDIR)/var
+export AIRFLOW_HOME ?= $(CURDIR)/.airflow
+export AIRFLOW__CORE__DAGS_FOLDER := $(CURDIR)/dags
+export AIRFLOW__CORE__LOAD_EXAMPLES := False
+SIZE ?= S
+DAYS ?= 180
+SEED ?= 7
+
+.PHONY: install run demo test lint airflow clean lock
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
+	touch $@
+
+lock:  ## re-resolve the pinned environment after editing pyproject.toml
+	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+
+run: install  ## generate the demo market, run fusion_daily through Airflow, print the summary
+	$(BIN)/fusionloop demo --size $(SIZE) --days $(DAYS) --seed $(SEED)
+	$(BIN)/python -m pipeline.airflow_run
+
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check dags pipeline models tests
+	$(BIN)/ruff format --check dags pipeline models tests
+
+airflow: install  ## the Airflow UI with fusion_daily loaded
+	$(BIN)/fusionloop demo --size $(SIZE) --days $(DAYS) --seed $(SEED)
+	$(BIN)/python -m pipeline.airflow_run --standalone
+
+clean:
+	rm -rf var .airflow

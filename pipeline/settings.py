@@ -1,0 +1,104 @@
+"""The one typed settings object; the only place that reads the environment.
+
+Values come from defaults below, then an optional TOML file named by
+``FUSION_CONFIG``, then ``FUSION_*`` environment variables, then keyword
+overrides (e.g. from the Airflow params form).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_REPO = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where FusionLoop reads and writes, and the knobs of the daily decisions."""
+
+    fusion_home: Path = _REPO / "var"
+    sql_dir: Path = _REPO / "sql"
+    expectations_dir: Path = _REPO / "expectations"
+    marketing_db_url: str = ""  # default: sqlite file under fusion_home
+    horizon_days: int = 14  # longest demo lead time (7) + review period (7)
+    service_level: float = 0.9  # protected demand quantile for the plan
+    budget_eur: float = 60_000.0  # purchasing budget over the horizon
+    train_window_days: int = 120  # forecast origins used for training
+    holdout_days: int = 14  # last days held back to score the forecast
+    overstock_days: float = 45.0  # days of cover above which we mark down
+    markdown_pct: float = 0.2  # markdown depth proposed for overstock
+    markdown_days: int = 14  # how long a proposed markdown runs
+    seed: int = 7
+    duckdb_threads: int = 2
+    duckdb_memory_limit: str = "4GB"
+    solver_time_limit_s: float = 120.0
+    pii_key: str = field(default="", repr=False)
+
+    @property
+    def landing(self) -> Path:
+        return self.fusion_home / "landing"
+
+    @property
+    def lake(self) -> Path:
+        return self.fusion_home / "lake"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.fusion_home / "warehouse.duckdb"
+
+    @property
+    def registry(self) -> Path:
+        return self.fusion_home / "registry"
+
+    @property
+    def sim_dir(self) -> Path:
+        return self.fusion_home / "sim"
+
+    @property
+    def truth(self) -> Path:
+        return self.fusion_home / "truth"
+
+    def out_dir(self, ds: str) -> Path:
+        return self.fusion_home / "out" / ds
+
+    @property
+    def marketing_url(self) -> str:
+        return self.marketing_db_url or f"sqlite:///{self.fusion_home / 'marketing.db'}"
+
+    def replace(self, **overrides) -> Settings:
+        """Return a copy with the given fields changed (``None`` values ignored)."""
+        return dataclasses.replace(
+            self, **{k: v for k, v in overrides.items() if v is not None}
+        )
+
+    @classmethod
+    def load(cls, **overrides) -> Settings:
+        """Defaults < ``$FUSION_CONFIG`` TOML < ``FUSION_<FIELD>`` env < overrides."""
+        values: dict = {}
+        config = os.environ.get("FUSION_CONFIG")
+        if config:
+            values.update(tomllib.loads(Path(config).read_text()))
+        for f in dataclasses.fields(cls):
+            env = os.environ.get(f"FUSION_{f.name.upper()}")
+            if env is not None:
+                values[f.name] = env
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**{k: _coerce(cls, k, v) for k, v in values.items()})
+
+
+def _coerce(cls, name: str, value):
+    kinds = {f.name: f.type for f in dataclasses.fields(cls)}
+    if name not in kinds:
+        raise ValueError(f"unknown setting {name!r}; known: {sorted(kinds)}")
+    kind = kinds[name]
+    if kind == "Path":
+        return Path(value)
+    if kind == "int":
+        return int(value)
+    if kind == "float":
+        return float(value)
+    return str(value)
