@@ -29,7 +29,7 @@ class Settings:
     budget_eur: float = 60_000.0  # purchasing budget over the horizon
     train_window_days: int = 120  # forecast origins used for training
     holdout_days: int = 14  # last days held back to score the forecast
-    overstock_days: float = 45.0  # days of cover above which we mark down
+    overstock_days: float = 30.0  # days of P90 cover above which we mark down
     markdown_pct: float = 0.2  # markdown depth proposed for overstock
     markdown_days: int = 14  # how long a proposed markdown runs
     seed: int = 7

@@ -106,16 +106,26 @@ def _new_state(size: str, seed: int, start, end) -> MarketState:
     promos = master.make_promotions(rng, products, start, end + pd.Timedelta(days=365))
     lam0 = np.outer(products.base_rate, locations.demand_scale)
     lead = products.lead_time_days.to_numpy()[:, None]
+    bulk = _bulk_buys(rng, lam0, start, end)
     return MarketState(
         seed=seed, size=size, start=start, last_day=start,
         products=products, locations=locations, customers=customers,
         promotions=promos, on_hand=np.ceil(lam0 * (lead + 10)).astype(np.int64),
-        purchase_orders=pd.DataFrame({
-            "sku_idx": pd.Series(dtype="int64"), "loc_idx": pd.Series(dtype="int64"),
-            "qty": pd.Series(dtype="int64"), "arrival_date": pd.Series(dtype="datetime64[ns]"),
-        }),
+        purchase_orders=bulk,
         pending=pd.DataFrame(),
     )
+
+
+def _bulk_buys(rng, lam0: np.ndarray, start, end) -> pd.DataFrame:
+    """Deals operations took: 60-90 days of demand landing in the last month."""
+    s, l = np.nonzero(rng.random(lam0.shape) < c.BULK_BUY_SHARE)
+    days = max(1, min(30, (end - start).days))
+    return pd.DataFrame({
+        "sku_idx": s.astype("int64"),
+        "loc_idx": l.astype("int64"),
+        "qty": np.ceil(lam0[s, l] * rng.uniform(60, 90, len(s))).astype("int64"),
+        "arrival_date": end - pd.to_timedelta(rng.integers(0, days, len(s)), "D"),
+    })
 
 
 def _wipe(settings: Settings) -> None:

@@ -39,3 +39,4 @@ DIRTY_ROW_RATE = 0.005
 RETURN_RATE = 0.02
 CANCEL_RATE = 0.01
 MISSED_REVIEW_RATE = 0.15  # baseline ops skip a review now and then
+BULK_BUY_SHARE = 0.1  # SKU x locations that receive a bulk deal late in history
