@@ -77,17 +77,27 @@ class Settings:
 
     @classmethod
     def load(cls, **overrides) -> Settings:
-        """Defaults < ``$FUSION_CONFIG`` TOML < ``FUSION_<FIELD>`` env < overrides."""
+        """Defaults < ``$FUSION_CONFIG`` TOML < ``FUSION_<FIELD>`` env < overrides.
+
+        The home folder is ``FUSION_HOME``; other fields ``FUSION_<FIELD>``,
+        e.g. ``FUSION_BUDGET_EUR=80000``.
+        """
         values: dict = {}
         config = os.environ.get("FUSION_CONFIG")
         if config:
             values.update(tomllib.loads(Path(config).read_text()))
         for f in dataclasses.fields(cls):
-            env = os.environ.get(f"FUSION_{f.name.upper()}")
+            env = os.environ.get(_env_name(f.name))
             if env is not None:
                 values[f.name] = env
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**{k: _coerce(cls, k, v) for k, v in values.items()})
+
+
+def _env_name(field_name: str) -> str:
+    """``fusion_home`` -> ``FUSION_HOME``; ``budget_eur`` -> ``FUSION_BUDGET_EUR``."""
+    upper = field_name.upper()
+    return upper if upper.startswith("FUSION_") else f"FUSION_{upper}"
 
 
 def _coerce(cls, name: str, value):

@@ -1,0 +1,89 @@
+"""Run ``fusion_daily`` through real Airflow: ``airflow dags test`` or the UI.
+
+    python -m pipeline.airflow_run [--ds D]     # one DAG run, then the summary
+    python -m pipeline.airflow_run --standalone # airflow standalone on :8080
+
+Uses ``AIRFLOW_HOME`` (default ``.airflow/`` in the repo, SQLite metadata DB
+there, apart from the pipeline's own files) and the repo's ``dags/`` folder.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from pipeline import io
+from pipeline.report import format_summary
+from pipeline.settings import Settings
+
+REPO = Path(__file__).resolve().parent.parent
+POOL = ("duckdb_writer", "1", "FusionLoop: one task at a time writes the DuckDB warehouse")
+
+
+def airflow_env() -> dict:
+    """The environment the ``airflow`` CLI runs with."""
+    env = dict(os.environ)
+    env.setdefault("AIRFLOW_HOME", str(REPO / ".airflow"))
+    env["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
+    env.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+    env.setdefault("GX_ANALYTICS_ENABLED", "False")
+    return env
+
+
+def airflow(*args: str, log: Path | None = None) -> None:
+    """Run ``airflow <args>`` from the venv; on failure show the log's tail and exit."""
+    cmd = [str(Path(sys.executable).parent / "airflow"), *args]
+    if log is None:
+        subprocess.run(cmd, env=airflow_env(), check=True, stdout=subprocess.DEVNULL)
+        return
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w") as out:
+        code = subprocess.run(cmd, env=airflow_env(), stdout=out, stderr=subprocess.STDOUT).returncode
+    if code:
+        tail = log.read_text().splitlines()[-60:]
+        sys.exit("\n".join(tail) + f"\n\n`airflow {' '.join(args)}` failed; full log: {log}")
+
+
+def prepare() -> None:
+    """Migrate the metadata DB (idempotent) and create the DuckDB writer pool."""
+    airflow("db", "migrate")
+    airflow("pools", "set", *POOL)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--ds", help="run date (default: the demo market's last day)")
+    parser.add_argument("--standalone", action="store_true", help="start the Airflow UI")
+    args = parser.parse_args(argv)
+    settings = Settings.load()
+    prepare()
+    if args.standalone:
+        return standalone(settings)
+    ds = args.ds or io.read_json(settings.sim_dir / "market.json")["last_day"]
+    start = time.perf_counter()
+    airflow("dags", "test", "fusion_daily", ds,
+            log=settings.fusion_home / "logs" / f"airflow_dags_test_{ds}.log")
+    print(format_summary(io.read_json(settings.out_dir(ds) / "run_report.json")))
+    print(f"\nairflow dags test fusion_daily {ds}: {time.perf_counter() - start:.0f} s; "
+          f"log in {settings.fusion_home / 'logs'}")
+    return 0
+
+
+def standalone(settings: Settings) -> int:
+    """Start ``airflow standalone`` and say where the UI and the password are."""
+    home = Path(airflow_env()["AIRFLOW_HOME"])
+    last = io.read_json(settings.sim_dir / "market.json")["last_day"]
+    print(f"Airflow UI: http://localhost:8080  (user admin; password in "
+          f"{home / 'simple_auth_manager_passwords.json.generated'})\n"
+          f"Open DAG fusion_daily, 'Trigger' with run_date = {last} (the demo market's "
+          "last day). Ctrl-C stops Airflow.\n", flush=True)
+    cmd = [str(Path(sys.executable).parent / "airflow"), "standalone"]
+    return subprocess.run(cmd, env=airflow_env()).returncode
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""``fusionloop``: generate the demo market, run a day, step the market.
+
+    fusionloop demo --size S --days 180 --seed 7     # market + history in landing/
+    fusionloop run --ds 2026-01-31                   # every stage, no Airflow
+    fusionloop step --ds 2026-02-01                  # the market reacts, next day lands
+    fusionloop summary --ds 2026-01-31               # print a run's summary
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from pipeline import io
+from pipeline.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fusionloop", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser("demo", help="generate the seeded demo market")
+    demo.add_argument("--size", default="S", choices=["XS", "S", "M"])
+    demo.add_argument("--days", type=int, default=180)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--end", default="2026-01-31", help="last day of history")
+    run = sub.add_parser("run", help="run every stage for one day without Airflow")
+    run.add_argument("--ds", help="run date (default: the market's last day)")
+    run.add_argument("--horizon-days", type=int)
+    run.add_argument("--service-level", type=float)
+    run.add_argument("--budget-eur", type=float)
+    step = sub.add_parser("step", help="simulate the next market day")
+    step.add_argument("--ds", required=True)
+    step.add_argument("--policy", default="fusionloop", choices=["fusionloop", "baseline"])
+    summary = sub.add_parser("summary", help="print the summary of a finished run")
+    summary.add_argument("--ds", help="run date (default: the market's last day)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    settings = Settings.load()
+    return COMMANDS[args.command](settings, args)
+
+
+def _last_day(settings: Settings) -> str:
+    path = settings.sim_dir / "market.json"
+    if not path.exists():
+        sys.exit(f"no market under {settings.fusion_home}: run `fusionloop demo` first")
+    return io.read_json(path)["last_day"]
+
+
+def _demo(settings, args) -> int:
+    from pipeline import market
+
+    meta = market.generate(settings, args.size, args.days, args.seed, args.end)
+    print(f"demo market {meta} in {settings.landing}")
+    return 0
+
+
+def _run(settings, args) -> int:
+    from pipeline.daily import run_day
+    from pipeline.report import format_summary
+
+    settings = settings.replace(horizon_days=args.horizon_days,
+                                service_level=args.service_level, budget_eur=args.budget_eur)
+    print(format_summary(run_day(settings, args.ds or _last_day(settings))))
+    return 0
+
+
+def _step(settings, args) -> int:
+    from pipeline import market
+
+    market.step(settings, args.ds, args.policy)
+    print(f"market stepped to {args.ds}; extracts in {settings.landing / args.ds}")
+    return 0
+
+
+def _summary(settings, args) -> int:
+    from pipeline.report import format_summary
+
+    ds = args.ds or _last_day(settings)
+    print(format_summary(io.read_json(settings.out_dir(ds) / "run_report.json")))
+    return 0
+
+
+COMMANDS = {"demo": _demo, "run": _run, "step": _step, "summary": _summary}

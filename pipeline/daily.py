@@ -1,0 +1,103 @@
+"""The day's stages as plain functions: the DAG's tasks and ``fusionloop run`` call these.
+
+Each stage takes the settings and the run date, writes its outputs atomically,
+records its wall time and result in ``out/<ds>/_stages/<stage>.json`` and
+returns a small dict (what Airflow passes through XCom). ``write_back``, the
+last stage, assembles ``out/<ds>/run_report.json``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import pandas as pd
+
+from pipeline import io
+from pipeline.settings import Settings
+from pipeline.sources import SOURCES
+
+
+def _timed(settings: Settings, ds: str, stage: str, fn: Callable[[], dict]) -> dict:
+    start = time.perf_counter()
+    result = fn()
+    seconds = round(time.perf_counter() - start, 3)
+    io.write_json({"seconds": seconds, "result": result},
+                  settings.out_dir(ds) / "_stages" / f"{stage}.json")
+    return result
+
+
+def extract(settings: Settings, source: str, ds: str) -> dict:
+    """Landing drop(s) of ``source`` -> raw lake partitions."""
+    from pipeline.extract import extract_source
+
+    return _timed(settings, ds, f"extract_{source}",
+                  lambda: extract_source(settings, source, ds))
+
+
+def validate(settings: Settings, extracted: dict) -> dict:
+    """Raw partitions -> clean rows + quarantine; returns today's row counts."""
+    from pipeline.validate import validate_source
+
+    source, ds = extracted["source"], extracted["ds"]
+    return _timed(settings, ds, f"validate_{source}",
+                  lambda: validate_source(settings, source, ds, extracted["days"]))
+
+
+def build_features(settings: Settings, ds: str) -> dict:
+    """Rebuild the DuckDB warehouse for ``ds``; returns rows per table."""
+    from pipeline.warehouse import build_warehouse
+
+    return _timed(settings, ds, "build_features", lambda: build_warehouse(settings, ds))
+
+
+def train_demand_model(settings: Settings, ds: str) -> dict:
+    from pipeline.forecasting import train_demand_model as train
+
+    return _timed(settings, ds, "train_demand_model", lambda: train(settings, ds))
+
+
+def forecast_demand(settings: Settings, ds: str, model_version: str) -> dict:
+    from pipeline.forecasting import forecast_demand as forecast
+
+    return _timed(settings, ds, "forecast_demand",
+                  lambda: forecast(settings, ds, model_version))
+
+
+def plan_replenishment(settings: Settings, ds: str) -> dict:
+    from pipeline.planning import plan_replenishment as plan
+
+    return _timed(settings, ds, "plan_replenishment", lambda: plan(settings, ds))
+
+
+def adjust_promotions(settings: Settings, ds: str) -> dict:
+    from pipeline.promoting import adjust_promotions as adjust
+
+    return _timed(settings, ds, "adjust_promotions", lambda: adjust(settings, ds))
+
+
+def write_back(settings: Settings, ds: str, model_version: str) -> dict:
+    """Upsert the adjustments into marketing's database; write ``run_report.json``."""
+    from pipeline.report import build_report
+    from pipeline.writeback import write_back as upsert
+
+    adjustments = pd.read_csv(settings.out_dir(ds) / "promotion_adjustments.csv",
+                              dtype={"promo_id": str, "sku": str})
+    result = _timed(settings, ds, "write_back", lambda: upsert(
+        settings.marketing_url, ds, adjustments, model_version))
+    report = build_report(settings, ds)
+    io.write_json(report, settings.out_dir(ds) / "run_report.json")
+    return result
+
+
+def run_day(settings: Settings, ds: str) -> dict:
+    """Every stage for ``ds`` in order, without Airflow; returns the run report."""
+    for source in SOURCES:
+        validate(settings, extract(settings, source, ds))
+    build_features(settings, ds)
+    model = train_demand_model(settings, ds)["model_version"]
+    forecast_demand(settings, ds, model)
+    plan_replenishment(settings, ds)
+    adjust_promotions(settings, ds)
+    write_back(settings, ds, model)
+    return io.read_json(settings.out_dir(ds) / "run_report.json")
