@@ -85,7 +85,7 @@ def fusion_daily():
 
             return daily.extract(_settings(run), source, run["ds"])
 
-        @task(outlets=[LAKE])
+        @task(outlets=[LAKE], map_index_template="{{ task.op_kwargs['extracted']['source'] }}")
         def validate_source(extracted: dict, run: dict) -> dict:
             """Cast + GX suite; bad rows to `lake/quarantine/`; returns row counts."""
             from pipeline import daily

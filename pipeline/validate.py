@@ -34,7 +34,8 @@ def validate_source(settings: Settings, source: str, ds: str, days: list[str]) -
     )
     raw["_row_id"] = range(len(raw))
     typed, failures = cast_frame(raw, _types(src))
-    failures = pd.concat([failures, run_suite(typed, src)], ignore_index=True)
+    castable = typed[~typed._row_id.isin(failures._row_id)]  # a failed cast reads as null
+    failures = pd.concat([failures, run_suite(castable, src)], ignore_index=True)
     reasons = failures.groupby("_row_id").agg(
         rule=("rule", "; ".join), column=("column", lambda c: "; ".join(map(str, c)))
     )
