@@ -67,7 +67,7 @@ def run_suite(typed: pd.DataFrame, src: Source) -> pd.DataFrame:
     batch = asset.add_batch_definition_whole_dataframe("all").get_batch(
         batch_parameters={"dataframe": typed.reset_index(drop=True)}
     )
-    suite = gx.ExpectationSuite(name=src.name, expectations=src.suite["expectations"])
+    suite = gx.ExpectationSuite(name=src.name, expectations=per_drop(src.suite["expectations"]))
     result = batch.validate(
         suite,
         result_format={"result_format": "COMPLETE", "unexpected_index_column_names": ["_row_id"]},
@@ -77,8 +77,9 @@ def run_suite(typed: pd.DataFrame, src: Source) -> pd.DataFrame:
         if r.success:
             continue
         cfg = r.expectation_config
+        listed = [c for c in cfg.kwargs.get("column_list") or [] if c != "_ds"]
         column = cfg.kwargs.get("column") or ",".join(
-            cfg.kwargs.get("column_list") or [cfg.kwargs.get("column_A", ""), cfg.kwargs.get("column_B", "")]
+            listed or [cfg.kwargs.get("column_A", ""), cfg.kwargs.get("column_B", "")]
         )
         index = r.result.get("unexpected_index_list")
         if index is None:  # the expectation could not run at all: a file-level fault
@@ -88,6 +89,22 @@ def run_suite(typed: pd.DataFrame, src: Source) -> pd.DataFrame:
             )
         rows += [{"_row_id": int(i["_row_id"]), "rule": cfg.type, "column": column} for i in index]
     return pd.DataFrame(rows, columns=["_row_id", "rule", "column"])
+
+
+def per_drop(expectations: list[dict]) -> list[dict]:
+    """Scope uniqueness rules to one drop: several days are validated at once,
+    and a line re-sent on a later day (a correction) is not a duplicate."""
+    out = []
+    for e in expectations:
+        kw = e["kwargs"]
+        if e["type"] == "expect_column_values_to_be_unique":
+            e = {"type": "expect_compound_columns_to_be_unique",
+                 "kwargs": {**{k: v for k, v in kw.items() if k != "column"},
+                            "column_list": [kw["column"], "_ds"]}}
+        elif e["type"] == "expect_compound_columns_to_be_unique":
+            e = {"type": e["type"], "kwargs": {**kw, "column_list": [*kw["column_list"], "_ds"]}}
+        out.append(e)
+    return out
 
 
 def _check_batch(src: Source, raw: pd.DataFrame, quarantine: pd.DataFrame) -> None:

@@ -95,3 +95,21 @@ def test_re_extracting_a_day_gives_the_same_counts(settings):
         out = extract_source(settings, "orders", "2026-01-05")
         counts = validate_source(settings, "orders", "2026-01-05", out["days"])
     assert counts["input_rows"] == counts["accepted_rows"] == 10
+
+
+def test_a_line_resent_on_a_later_day_is_not_a_duplicate(settings):
+    _land(settings, "2026-01-05", "orders.csv", [HEADER, GOOD])
+    _land(settings, "2026-01-06", "orders.csv", [HEADER, GOOD.replace("completed", "returned")])
+    out = extract_source(settings, "orders", "2026-01-06")
+    assert out["days"] == ["2026-01-05", "2026-01-06"]
+    counts = validate_source(settings, "orders", "2026-01-06", out["days"])
+    assert counts["quarantined_rows"] == 0
+
+
+def test_a_duplicate_within_one_drop_is_quarantined(settings):
+    good = [GOOD.replace("O1,1", f"G{i},1") for i in range(10)]
+    _land(settings, "2026-01-05", "orders.csv", [HEADER, GOOD, GOOD, *good])
+    out = extract_source(settings, "orders", "2026-01-05")
+    counts = validate_source(settings, "orders", "2026-01-05", out["days"])
+    assert counts["quarantined_rows"] == 2
+    assert counts["rules_broken"] == {"expect_compound_columns_to_be_unique": 2}

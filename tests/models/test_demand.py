@@ -1,0 +1,47 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from models import demand
+
+
+def _frame(n=600, seed=0):
+    rng = np.random.default_rng(seed)
+    f = pd.DataFrame({c: rng.random(n) for c in demand.NUMERIC_FEATURES})
+    f["horizon_day"] = rng.integers(1, 15, n)
+    f["category"] = rng.choice(["a", "b"], n)
+    f["target_units"] = rng.poisson(1 + 4 * f.mean_7d_units)
+    return f
+
+
+def test_training_is_deterministic_and_quantiles_are_ordered():
+    train = _frame()
+    cfg = demand.DemandModelConfig(num_boost_round=30)
+    a = demand.predict(demand.fit(train, cfg), train)
+    b = demand.predict(demand.fit(train, cfg), train)
+    pd.testing.assert_frame_equal(a, b)
+    assert (a.p90_units >= a.p50_units).all() and (a.p50_units >= 0).all()
+
+
+def test_model_learns_the_signal_better_than_a_constant():
+    train, test = _frame(seed=1), _frame(seed=2)
+    pred = demand.predict(demand.fit(train, demand.DemandModelConfig(num_boost_round=60)), test)
+    model = demand.accuracy(test.target_units, pred.p50_units)["wape"]
+    constant = demand.accuracy(test.target_units, np.full(len(test), train.target_units.median()))
+    assert model < constant["wape"]
+
+
+def test_save_and_load_round_trip(tmp_path):
+    train = _frame()
+    model = demand.fit(train, demand.DemandModelConfig(num_boost_round=10))
+    model.save(tmp_path)
+    loaded = demand.DemandModel.load(tmp_path, model.categories, model.config_dict())
+    pd.testing.assert_frame_equal(demand.predict(model, train), demand.predict(loaded, train))
+
+
+def test_accuracy_on_known_values():
+    m = demand.accuracy([2, 0, 2], [1, 1, 2], p90=[3, 0, 1])
+    assert m["wape"] == pytest.approx(0.5)
+    assert m["bias"] == pytest.approx(0.0)
+    assert m["coverage_p90"] == pytest.approx(2 / 3)
+    assert m["pinball_p90"] == pytest.approx((0.1 * 1 + 0 + 0.9 * 1) / 3)
