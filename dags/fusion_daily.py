@@ -78,16 +78,16 @@ def fusion_daily():
     def ingest(run: dict):
         """Extract each source into the lake, then validate it."""
 
-        @task(map_index_template="{{ task.op_kwargs['source'] }}")
+        @task(map_index_template="{{ task.op_kwargs['source'] }}",
+              doc_md="Landing drop -> `lake/raw/<source>/ds=<day>/` (PII pseudonymised).")
         def extract_source(source: str, run: dict) -> dict:
-            """Landing drop -> `lake/raw/<source>/ds=<day>/` (PII pseudonymised)."""
             from pipeline import daily
 
             return daily.extract(_settings(run), source, run["ds"])
 
-        @task(outlets=[LAKE], map_index_template="{{ task.op_kwargs['extracted']['source'] }}")
+        @task(outlets=[LAKE], map_index_template="{{ task.op_kwargs['extracted']['source'] }}",
+              doc_md="Cast + GX suite; bad rows to `lake/quarantine/` with the rule broken.")
         def validate_source(extracted: dict, run: dict) -> dict:
-            """Cast + GX suite; bad rows to `lake/quarantine/`; returns row counts."""
             from pipeline import daily
 
             return daily.validate(_settings(run), extracted)

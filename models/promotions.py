@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import pandas as pd
@@ -84,7 +85,7 @@ def _markdowns(sku, live, response, ds, cfg) -> list[list]:
     rows = []
     for name, s in over.iterrows():
         floor = 1 - s.unit_cost_eur * (1 + cfg.margin_floor_pct) / s.list_price_eur
-        depth = round(min(cfg.markdown_pct, floor), 2)
+        depth = math.floor(min(cfg.markdown_pct, floor) * 100 + 1e-9) / 100  # never past the floor
         if depth < cfg.min_markdown_pct:
             continue
         base = s.p50_daily_units * cfg.markdown_days

@@ -83,8 +83,13 @@ def read_warehouse(settings: Settings):
 
 
 def query(settings: Settings, table: str, where: str = "", params=None):
-    """Read a whole table (optionally filtered) as a pandas frame."""
+    """Read a table (optionally filtered) as a pandas frame, in a fixed row order.
+
+    DuckDB's scan order is not fixed; sorting makes sums and model training
+    repeat bit for bit.
+    """
     if table not in {Path(m).name for m in MODELS}:
         raise ValueError(f"unknown table {table!r}")
     with read_warehouse(settings) as con:
-        return con.execute(f"select * from {table} {where}", params or {}).df()
+        sql = f"select * from {table} {where} order by all"
+        return con.execute(sql, params or {}).df()

@@ -29,3 +29,23 @@ def xs_ingested(xs_settings) -> Settings:
         daily.validate(xs_settings, daily.extract(xs_settings, source, XS_END))
     daily.build_features(xs_settings, XS_END)
     return xs_settings
+
+
+@pytest.fixture(scope="session")
+def airflow_env(tmp_path_factory) -> dict:
+    """Environment for a throw-away Airflow home with a migrated SQLite DB."""
+    import os
+    import subprocess
+
+    from pipeline.airflow_run import REPO, airflow_env as base_env
+
+    env = base_env() | {"AIRFLOW_HOME": str(tmp_path_factory.mktemp("airflow_home"))}
+    env.pop("FUSION_HOME", None)
+    airflow = str(REPO / ".venv" / "bin" / "airflow")
+    if not os.path.exists(airflow):
+        import sys
+
+        airflow = os.path.join(os.path.dirname(sys.executable), "airflow")
+    subprocess.run([airflow, "db", "migrate"], env=env, check=True, capture_output=True)
+    env["FUSION_AIRFLOW_BIN"] = airflow
+    return env
