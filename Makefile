@@ -29,7 +29,7 @@ run: install  ## generate the demo market, run fusion_daily through Airflow, pri
 	$(BIN)/fusionloop demo --size $(SIZE) --days $(DAYS) --seed $(SEED)
 	$(BIN)/python -m pipeline.airflow_run
 
-test: install
+test: install lint
 	$(BIN)/python -m pytest
 
 lint: install

@@ -41,7 +41,9 @@ MARKETING = Asset("fusionloop_marketing_adjustments")
 def _settings(run: dict):
     from pipeline.settings import Settings
 
-    return Settings.load(**{k: run.get(k) for k in ("horizon_days", "service_level", "budget_eur")})
+    return Settings.load(
+        **{k: run.get(k) for k in ("horizon_days", "service_level", "budget_eur")}
+    )
 
 
 @dag(
@@ -52,14 +54,32 @@ def _settings(run: dict):
     max_active_runs=1,
     default_args={"retries": 2, "retry_delay": timedelta(minutes=1)},
     params={
-        "run_date": Param(None, type=["null", "string"], format="date",
-                          description="Day of data to run (YYYY-MM-DD); empty = logical date."),
-        "horizon_days": Param(None, type=["null", "integer"], minimum=1, maximum=60,
-                              description="Forecast and plan horizon in days."),
-        "service_level": Param(None, type=["null", "number"], minimum=0.5, maximum=0.999,
-                               description="Protected demand quantile of the plan."),
-        "budget_eur": Param(None, type=["null", "number"], minimum=0,
-                            description="Purchasing budget over the horizon, EUR."),
+        "run_date": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            description="Day of data to run (YYYY-MM-DD); empty = logical date.",
+        ),
+        "horizon_days": Param(
+            None,
+            type=["null", "integer"],
+            minimum=1,
+            maximum=60,
+            description="Forecast and plan horizon in days.",
+        ),
+        "service_level": Param(
+            None,
+            type=["null", "number"],
+            minimum=0.5,
+            maximum=0.999,
+            description="Protected demand quantile of the plan.",
+        ),
+        "budget_eur": Param(
+            None,
+            type=["null", "number"],
+            minimum=0,
+            description="Purchasing budget over the horizon, EUR.",
+        ),
     },
     tags=["fusionloop"],
     doc_md=__doc__,
@@ -70,23 +90,35 @@ def fusion_daily():
         """Pick the run date (param, else logical date) and the decision settings."""
         run_date = params.get("run_date") or ds
         if not run_date:
-            raise ValueError("no run date: set the run_date param or trigger with a logical date")
-        return {"ds": run_date, **{k: params.get(k) for k in
-                                   ("horizon_days", "service_level", "budget_eur")}}
+            raise ValueError(
+                "no run date: set the run_date param or trigger with a logical date"
+            )
+        return {
+            "ds": run_date,
+            **{
+                k: params.get(k)
+                for k in ("horizon_days", "service_level", "budget_eur")
+            },
+        }
 
     @task_group
     def ingest(run: dict):
         """Extract each source into the lake, then validate it."""
 
-        @task(map_index_template="{{ task.op_kwargs['source'] }}",
-              doc_md="Landing drop -> `lake/raw/<source>/ds=<day>/` (PII pseudonymised).")
+        @task(
+            map_index_template="{{ task.op_kwargs['source'] }}",
+            doc_md="Landing drop -> `lake/raw/<source>/ds=<day>/` (PII pseudonymised).",
+        )
         def extract_source(source: str, run: dict) -> dict:
             from pipeline import daily
 
             return daily.extract(_settings(run), source, run["ds"])
 
-        @task(outlets=[LAKE], map_index_template="{{ task.op_kwargs['extracted']['source'] }}",
-              doc_md="Cast + GX suite; bad rows to `lake/quarantine/` with the rule broken.")
+        @task(
+            outlets=[LAKE],
+            map_index_template="{{ task.op_kwargs['extracted']['source'] }}",
+            doc_md="Cast + GX suite; bad rows to `lake/quarantine/` with their rule.",
+        )
         def validate_source(extracted: dict, run: dict) -> dict:
             from pipeline import daily
 
@@ -118,7 +150,9 @@ def fusion_daily():
             """P50/P90 units per SKU x location x day -> `lake/forecast/ds=<ds>/`."""
             from pipeline import daily
 
-            return daily.forecast_demand(_settings(run), run["ds"], model["model_version"])
+            return daily.forecast_demand(
+                _settings(run), run["ds"], model["model_version"]
+            )
 
         model = train_demand_model(run, features)
         return {"model": model, "forecast": forecast_demand(run, model)}
@@ -129,7 +163,7 @@ def fusion_daily():
 
         @task(outlets=[PLANS])
         def plan_replenishment(run: dict, forecasted: dict) -> dict:
-            """MILP plan under capacity and budget -> `out/<ds>/replenishment_plan.csv`."""
+            """MILP plan under capacity and budget -> `replenishment_plan.csv`."""
             from pipeline import daily
 
             return daily.plan_replenishment(_settings(run), run["ds"])

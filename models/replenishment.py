@@ -44,7 +44,9 @@ def protected_demand(p50, p90, service_level: float) -> np.ndarray:
     return np.clip(np.asarray(p50) + k * (np.asarray(p90) - np.asarray(p50)), 0, None)
 
 
-def solve_plan(position: pd.DataFrame, forecast: pd.DataFrame, ds: str, cfg: PlanConfig):
+def solve_plan(
+    position: pd.DataFrame, forecast: pd.DataFrame, ds: str, cfg: PlanConfig
+):
     """Return (order lines, solve report) for the run date ``ds``.
 
     ``position``: one row per sku x location_id with on_hand_units,
@@ -62,9 +64,12 @@ def solve_plan(position: pd.DataFrame, forecast: pd.DataFrame, ds: str, cfg: Pla
     build_s = time.perf_counter() - t0
     status, solver = _solve(prob, cfg)
     report = {
-        "status": status, "solver": solver, "build_s": round(build_s, 3),
+        "status": status,
+        "solver": solver,
+        "build_s": round(build_s, 3),
         "solve_s": round(time.perf_counter() - t0 - build_s, 3),
-        "variables": len(prob.variables()), "constraints": len(prob.constraints),
+        "variables": len(prob.variables()),
+        "constraints": len(prob.constraints),
         "objective_eur": round(pulp.value(prob.objective) or 0.0, 2),
     }
     report["binding"] = _binding(pos, v, cfg, ds)
@@ -83,8 +88,12 @@ def _lookup(lines: pd.DataFrame, series: pd.Series) -> pd.Series:
 
 
 def _demand_matrix(pos, forecast, H, service_level) -> np.ndarray:
-    f = forecast.assign(d=protected_demand(forecast.p50_units, forecast.p90_units, service_level))
-    wide = f.pivot_table(index=["sku", "location_id"], columns="horizon_day", values="d")
+    f = forecast.assign(
+        d=protected_demand(forecast.p50_units, forecast.p90_units, service_level)
+    )
+    wide = f.pivot_table(
+        index=["sku", "location_id"], columns="horizon_day", values="d"
+    )
     wide = wide.reindex(columns=range(1, H + 1))
     idx = pd.MultiIndex.from_frame(pos[["sku", "location_id"]])
     return wide.reindex(idx).fillna(0.0).to_numpy()
@@ -110,47 +119,86 @@ def _build(pos, demand, arrivals, cfg):
     # binary per order and solved 20x slower on S; it is left for later.
     lot = pack * np.ceil(np.maximum(moq, pack) / pack)
     # Orders only where they arrive inside the horizon: day t + lead <= H.
-    lots = {(i, t): pulp.LpVariable(f"lots_{i}_{t}", 0, cat="Integer")
-            for i in range(n) for t in range(1, H + 1) if t + lead[i] <= H}
-    stock = [[pulp.LpVariable(f"stock_{i}_{t}", 0) for t in range(H + 1)] for i in range(n)]
-    short = [[pulp.LpVariable(f"short_{i}_{t}", 0) for t in range(H + 1)] for i in range(n)]
+    lots = {
+        (i, t): pulp.LpVariable(f"lots_{i}_{t}", 0, cat="Integer")
+        for i in range(n)
+        for t in range(1, H + 1)
+        if t + lead[i] <= H
+    }
+    stock = [
+        [pulp.LpVariable(f"stock_{i}_{t}", 0) for t in range(H + 1)] for i in range(n)
+    ]
+    short = [
+        [pulp.LpVariable(f"short_{i}_{t}", 0) for t in range(H + 1)] for i in range(n)
+    ]
     on_hand = pos.on_hand_units.fillna(0).to_numpy()
     for i in range(n):
         prob += stock[i][0] == float(on_hand[i])
         for t in range(1, H + 1):
             inflow = lots.get((i, t - lead[i]))
             arriving = lot[i] * inflow if inflow is not None else 0
-            prob += (stock[i][t] == stock[i][t - 1] + float(arrivals[i, t - 1]) + arriving
-                     - float(demand[i, t - 1]) + short[i][t])
+            prob += (
+                stock[i][t]
+                == stock[i][t - 1]
+                + float(arrivals[i, t - 1])
+                + arriving
+                - float(demand[i, t - 1])
+                + short[i][t]
+            )
     cap_slack = {}
     for loc, rows in pos.groupby("location_id").indices.items():
         cap = float(pos.capacity_units.iat[rows[0]])
         for t in range(1, H + 1):
             cap_slack[(loc, t)] = s = pulp.LpVariable(f"cap_slack_{loc}_{t}", 0)
-            prob += pulp.lpSum(stock[i][t] for i in rows) <= cap + s, f"capacity_{loc}_{t}"
+            prob += (
+                pulp.lpSum(stock[i][t] for i in rows) <= cap + s,
+                f"capacity_{loc}_{t}",
+            )
     budget_slack = pulp.LpVariable("budget_slack", 0)
     spend = pulp.lpSum(float(cost[i] * lot[i]) * n for (i, _), n in lots.items())
     prob += spend <= cfg.budget_eur + budget_slack, "budget"
     hold = pos.holding_cost_eur_per_unit_day.to_numpy()
-    lost = (pos.list_price_eur - pos.unit_cost_eur).clip(lower=0).to_numpy() \
-        + cfg.lost_sale_goodwill_pct * pos.list_price_eur.to_numpy()
+    lost = (pos.list_price_eur - pos.unit_cost_eur).clip(
+        lower=0
+    ).to_numpy() + cfg.lost_sale_goodwill_pct * pos.list_price_eur.to_numpy()
     prob += (
-        pulp.lpSum(float(hold[i]) * stock[i][t] + float(lost[i]) * short[i][t]
-                   for i in range(n) for t in range(1, H + 1))
+        pulp.lpSum(
+            float(hold[i]) * stock[i][t] + float(lost[i]) * short[i][t]
+            for i in range(n)
+            for t in range(1, H + 1)
+        )
         + CAPACITY_SLACK_EUR_PER_UNIT * pulp.lpSum(cap_slack.values())
         + BUDGET_SLACK_EUR_PER_EUR * budget_slack
     )
-    v = {"lots": lots, "stock": stock, "short": short, "cap_slack": cap_slack,
-         "budget_slack": budget_slack, "spend": spend, "lot": lot, "pack": pack}
+    v = {
+        "lots": lots,
+        "stock": stock,
+        "short": short,
+        "cap_slack": cap_slack,
+        "budget_slack": budget_slack,
+        "spend": spend,
+        "lot": lot,
+        "pack": pack,
+    }
     return prob, v
 
 
 def _solve(prob, cfg) -> tuple[str, str]:
     """Solve with HiGHS, else CBC; accept only an optimal (or gap-optimal) plan."""
-    attempts = [("HiGHS", lambda: pulp.HiGHS(msg=False, timeLimit=cfg.time_limit_s,
-                                              gapRel=cfg.mip_gap, threads=1)),
-                ("CBC", lambda: pulp.PULP_CBC_CMD(msg=False, timeLimit=cfg.time_limit_s,
-                                                  gapRel=cfg.mip_gap))]
+    attempts = [
+        (
+            "HiGHS",
+            lambda: pulp.HiGHS(
+                msg=False, timeLimit=cfg.time_limit_s, gapRel=cfg.mip_gap, threads=1
+            ),
+        ),
+        (
+            "CBC",
+            lambda: pulp.PULP_CBC_CMD(
+                msg=False, timeLimit=cfg.time_limit_s, gapRel=cfg.mip_gap
+            ),
+        ),
+    ]
     errors = []
     for name, make in attempts:
         try:
@@ -176,7 +224,9 @@ def _binding(pos, v, cfg, ds) -> list[str]:
     for (loc, t), s in v["cap_slack"].items():
         if (s.value() or 0) > 0.5:
             day = pd.Timestamp(ds) + pd.Timedelta(days=t)
-            notes.append(f"capacity of {loc} short by {s.value():,.0f} units on {day:%Y-%m-%d}")
+            notes.append(
+                f"capacity of {loc} short by {s.value():,.0f} units on {day:%Y-%m-%d}"
+            )
     return notes
 
 
@@ -188,14 +238,38 @@ def _order_lines(pos, v, demand, ds, binding) -> pd.DataFrame:
         if n <= 0:
             continue
         units = int(n * v["lot"][i])
-        rows.append(_line(pos.iloc[i], t, units, units // int(v["pack"][i]), run,
-                          demand[i], binding))
-    cols = ["sku", "location_id", "order_date", "arrival_date", "order_qty_units",
-            "order_cases", "order_cost_eur", "on_hand_units", "on_order_units",
-            "forecast_p50_units", "forecast_p90_units", "days_of_cover",
-            "projected_stockout_date", "binding_constraint", "reason"]
+        rows.append(
+            _line(
+                pos.iloc[i],
+                t,
+                units,
+                units // int(v["pack"][i]),
+                run,
+                demand[i],
+                binding,
+            )
+        )
+    cols = [
+        "sku",
+        "location_id",
+        "order_date",
+        "arrival_date",
+        "order_qty_units",
+        "order_cases",
+        "order_cost_eur",
+        "on_hand_units",
+        "on_order_units",
+        "forecast_p50_units",
+        "forecast_p90_units",
+        "days_of_cover",
+        "projected_stockout_date",
+        "binding_constraint",
+        "reason",
+    ]
     out = pd.DataFrame(rows, columns=cols + ["_urgency"])
-    return out.sort_values(["_urgency", "order_date", "sku", "location_id"]).drop(columns="_urgency")
+    return out.sort_values(["_urgency", "order_date", "sku", "location_id"]).drop(
+        columns="_urgency"
+    )
 
 
 def _line(p, t, units, n_cases, run, demand_i, binding):
@@ -204,10 +278,26 @@ def _line(p, t, units, n_cases, run, demand_i, binding):
     cum = np.cumsum(demand_i) - p.on_hand_units
     out_day = int(np.argmax(cum > 0)) + 1 if (cum > 0).any() else None
     stockout = run + pd.Timedelta(days=out_day) if out_day else pd.NaT
-    reason = (f"projected stock-out on {stockout:%Y-%m-%d} without this order"
-              if out_day else "keeps stock at the service level over the horizon")
-    return [p.sku, p.location_id, run + pd.Timedelta(days=t),
-            run + pd.Timedelta(days=t + int(p.lead_time_days)), units, n_cases,
-            round(units * p.unit_cost_eur, 2), int(p.on_hand_units), int(p.on_order_units),
-            None, None, round(cover, 1), stockout, "; ".join(binding), reason,
-            out_day if out_day else 10**6]
+    reason = (
+        f"projected stock-out on {stockout:%Y-%m-%d} without this order"
+        if out_day
+        else "keeps stock at the service level over the horizon"
+    )
+    return [
+        p.sku,
+        p.location_id,
+        run + pd.Timedelta(days=t),
+        run + pd.Timedelta(days=t + int(p.lead_time_days)),
+        units,
+        n_cases,
+        round(units * p.unit_cost_eur, 2),
+        int(p.on_hand_units),
+        int(p.on_order_units),
+        None,
+        None,
+        round(cover, 1),
+        stockout,
+        "; ".join(binding),
+        reason,
+        out_day if out_day else 10**6,
+    ]

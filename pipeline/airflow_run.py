@@ -21,7 +21,11 @@ from pipeline.report import format_summary
 from pipeline.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
-POOL = ("duckdb_writer", "1", "FusionLoop: one task at a time writes the DuckDB warehouse")
+POOL = (
+    "duckdb_writer",
+    "1",
+    "FusionLoop: one task at a time writes the DuckDB warehouse",
+)
 
 
 def airflow_env() -> dict:
@@ -42,10 +46,14 @@ def airflow(*args: str, log: Path | None = None) -> None:
         return
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as out:
-        code = subprocess.run(cmd, env=airflow_env(), stdout=out, stderr=subprocess.STDOUT).returncode
+        code = subprocess.run(
+            cmd, env=airflow_env(), stdout=out, stderr=subprocess.STDOUT
+        ).returncode
     if code:
         tail = log.read_text().splitlines()[-60:]
-        sys.exit("\n".join(tail) + f"\n\n`airflow {' '.join(args)}` failed; full log: {log}")
+        sys.exit(
+            "\n".join(tail) + f"\n\n`airflow {' '.join(args)}` failed; full log: {log}"
+        )
 
 
 def prepare() -> None:
@@ -57,7 +65,9 @@ def prepare() -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--ds", help="run date (default: the demo market's last day)")
-    parser.add_argument("--standalone", action="store_true", help="start the Airflow UI")
+    parser.add_argument(
+        "--standalone", action="store_true", help="start the Airflow UI"
+    )
     args = parser.parse_args(argv)
     settings = Settings.load()
     prepare()
@@ -65,11 +75,18 @@ def main(argv: list[str] | None = None) -> int:
         return standalone(settings)
     ds = args.ds or io.read_json(settings.sim_dir / "market.json")["last_day"]
     start = time.perf_counter()
-    airflow("dags", "test", "fusion_daily", ds,
-            log=settings.fusion_home / "logs" / f"airflow_dags_test_{ds}.log")
+    airflow(
+        "dags",
+        "test",
+        "fusion_daily",
+        ds,
+        log=settings.fusion_home / "logs" / f"airflow_dags_test_{ds}.log",
+    )
     print(format_summary(io.read_json(settings.out_dir(ds) / "run_report.json")))
-    print(f"\nairflow dags test fusion_daily {ds}: {time.perf_counter() - start:.0f} s; "
-          f"log in {settings.fusion_home / 'logs'}")
+    print(
+        f"\nairflow dags test fusion_daily {ds}: {time.perf_counter() - start:.0f} s; "
+        f"log in {settings.fusion_home / 'logs'}"
+    )
     return 0
 
 
@@ -77,10 +94,13 @@ def standalone(settings: Settings) -> int:
     """Start ``airflow standalone`` and say where the UI and the password are."""
     home = Path(airflow_env()["AIRFLOW_HOME"])
     last = io.read_json(settings.sim_dir / "market.json")["last_day"]
-    print(f"Airflow UI: http://localhost:8080  (user admin; password in "
-          f"{home / 'simple_auth_manager_passwords.json.generated'})\n"
-          f"Open DAG fusion_daily, 'Trigger' with run_date = {last} (the demo market's "
-          "last day). Ctrl-C stops Airflow.\n", flush=True)
+    print(
+        f"Airflow UI: http://localhost:8080  (user admin; password in "
+        f"{home / 'simple_auth_manager_passwords.json.generated'})\n"
+        f"Open DAG fusion_daily, 'Trigger' with run_date = {last} (the demo market's "
+        "last day). Ctrl-C stops Airflow.\n",
+        flush=True,
+    )
     cmd = [str(Path(sys.executable).parent / "airflow"), "standalone"]
     return subprocess.run(cmd, env=airflow_env()).returncode
 

@@ -1,9 +1,9 @@
 """``fusionloop``: generate the demo market, run a day, step the market.
 
-    fusionloop demo --size S --days 180 --seed 7     # market + history in landing/
-    fusionloop run --ds 2026-01-31                   # every stage, no Airflow
-    fusionloop step --ds 2026-02-01                  # the market reacts, next day lands
-    fusionloop summary --ds 2026-01-31               # print a run's summary
+fusionloop demo --size S --days 180 --seed 7     # market + history in landing/
+fusionloop run --ds 2026-01-31                   # every stage, no Airflow
+fusionloop step --ds 2026-02-01                  # the market reacts, next day lands
+fusionloop summary --ds 2026-01-31               # print a run's summary
 """
 
 from __future__ import annotations
@@ -17,8 +17,11 @@ from pipeline.settings import Settings
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="fusionloop", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="fusionloop",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="generate the seeded demo market")
     demo.add_argument("--size", default="S", choices=["XS", "S", "M"])
@@ -32,11 +35,15 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--budget-eur", type=float)
     step = sub.add_parser("step", help="simulate the next market day")
     step.add_argument("--ds", required=True)
-    step.add_argument("--policy", default="fusionloop", choices=["fusionloop", "baseline"])
+    step.add_argument(
+        "--policy", default="fusionloop", choices=["fusionloop", "baseline"]
+    )
     summary = sub.add_parser("summary", help="print the summary of a finished run")
     summary.add_argument("--ds", help="run date (default: the market's last day)")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+    )
     settings = Settings.load()
     return COMMANDS[args.command](settings, args)
 
@@ -60,8 +67,11 @@ def _run(settings, args) -> int:
     from pipeline.daily import run_day
     from pipeline.report import format_summary
 
-    settings = settings.replace(horizon_days=args.horizon_days,
-                                service_level=args.service_level, budget_eur=args.budget_eur)
+    settings = settings.replace(
+        horizon_days=args.horizon_days,
+        service_level=args.service_level,
+        budget_eur=args.budget_eur,
+    )
     print(format_summary(run_day(settings, args.ds or _last_day(settings))))
     return 0
 

@@ -1,4 +1,4 @@
-"""The day's stages as plain functions: the DAG's tasks and ``fusionloop run`` call these.
+"""The day's stages as plain functions, called by the DAG and by ``fusionloop run``.
 
 Each stage takes the settings and the run date, writes its outputs atomically,
 records its wall time and result in ``out/<ds>/_stages/<stage>.json`` and
@@ -22,8 +22,10 @@ def _timed(settings: Settings, ds: str, stage: str, fn: Callable[[], dict]) -> d
     start = time.perf_counter()
     result = fn()
     seconds = round(time.perf_counter() - start, 3)
-    io.write_json({"seconds": seconds, "result": result},
-                  settings.out_dir(ds) / "_stages" / f"{stage}.json")
+    io.write_json(
+        {"seconds": seconds, "result": result},
+        settings.out_dir(ds) / "_stages" / f"{stage}.json",
+    )
     return result
 
 
@@ -31,8 +33,9 @@ def extract(settings: Settings, source: str, ds: str) -> dict:
     """Landing drop(s) of ``source`` -> raw lake partitions."""
     from pipeline.extract import extract_source
 
-    return _timed(settings, ds, f"extract_{source}",
-                  lambda: extract_source(settings, source, ds))
+    return _timed(
+        settings, ds, f"extract_{source}", lambda: extract_source(settings, source, ds)
+    )
 
 
 def validate(settings: Settings, extracted: dict) -> dict:
@@ -40,8 +43,12 @@ def validate(settings: Settings, extracted: dict) -> dict:
     from pipeline.validate import validate_source
 
     source, ds = extracted["source"], extracted["ds"]
-    return _timed(settings, ds, f"validate_{source}",
-                  lambda: validate_source(settings, source, ds, extracted["days"]))
+    return _timed(
+        settings,
+        ds,
+        f"validate_{source}",
+        lambda: validate_source(settings, source, ds, extracted["days"]),
+    )
 
 
 def build_features(settings: Settings, ds: str) -> dict:
@@ -60,8 +67,9 @@ def train_demand_model(settings: Settings, ds: str) -> dict:
 def forecast_demand(settings: Settings, ds: str, model_version: str) -> dict:
     from pipeline.forecasting import forecast_demand as forecast
 
-    return _timed(settings, ds, "forecast_demand",
-                  lambda: forecast(settings, ds, model_version))
+    return _timed(
+        settings, ds, "forecast_demand", lambda: forecast(settings, ds, model_version)
+    )
 
 
 def plan_replenishment(settings: Settings, ds: str) -> dict:
@@ -81,10 +89,16 @@ def write_back(settings: Settings, ds: str, model_version: str) -> dict:
     from pipeline.report import build_report
     from pipeline.writeback import write_back as upsert
 
-    adjustments = pd.read_csv(settings.out_dir(ds) / "promotion_adjustments.csv",
-                              dtype={"promo_id": str, "sku": str})
-    result = _timed(settings, ds, "write_back", lambda: upsert(
-        settings.marketing_url, ds, adjustments, model_version))
+    adjustments = pd.read_csv(
+        settings.out_dir(ds) / "promotion_adjustments.csv",
+        dtype={"promo_id": str, "sku": str},
+    )
+    result = _timed(
+        settings,
+        ds,
+        "write_back",
+        lambda: upsert(settings.marketing_url, ds, adjustments, model_version),
+    )
     report = build_report(settings, ds)
     io.write_json(report, settings.out_dir(ds) / "run_report.json")
     return result

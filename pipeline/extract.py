@@ -67,7 +67,11 @@ def _days_to_extract(settings: Settings, src: Source, ds: str) -> list[str]:
         for p in settings.landing.glob(f"*/{src.file}")
         if p.parent.name <= ds
     )
-    return [d for d in landed if d == ds or not raw_partition(settings, src.name, d).exists()]
+    return [
+        d
+        for d in landed
+        if d == ds or not raw_partition(settings, src.name, d).exists()
+    ]
 
 
 def read_drop(path: Path, src: Source) -> tuple[pd.DataFrame, set[str]]:

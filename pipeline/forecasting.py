@@ -26,7 +26,9 @@ def train_demand_model(settings: Settings, ds: str) -> dict:
     metrics = {
         "holdout_origin": f"{origin:%Y-%m-%d}",
         "lightgbm": demand.accuracy(held.target_units, pred.p50_units, pred.p90_units),
-        "seasonal_naive": demand.accuracy(held.target_units, demand.seasonal_naive(held)),
+        "seasonal_naive": demand.accuracy(
+            held.target_units, demand.seasonal_naive(held)
+        ),
         "training_rows": int(len(rows)),
     }
     model = demand.fit(rows, config)
@@ -52,12 +54,20 @@ def forecast_demand(settings: Settings, ds: str, model_version: str) -> dict:
     folder = settings.registry / model_version
     meta = io.read_json(folder / "meta.json")
     model = demand.DemandModel.load(folder, meta["categories"], meta["config"])
-    rows = query(settings, "mart_demand_features", "where origin_date = cast($ds as date)",
-                 {"ds": ds})
+    rows = query(
+        settings,
+        "mart_demand_features",
+        "where origin_date = cast($ds as date)",
+        {"ds": ds},
+    )
     pred = demand.predict(model, rows)
     out = rows[["sku", "location_id", "target_date", "horizon_day"]].join(pred)
-    out = out.rename(columns={"target_date": "forecast_date"}).assign(model_version=model_version)
-    out = out.sort_values(["sku", "location_id", "forecast_date"]).reset_index(drop=True)
+    out = out.rename(columns={"target_date": "forecast_date"}).assign(
+        model_version=model_version
+    )
+    out = out.sort_values(["sku", "location_id", "forecast_date"]).reset_index(
+        drop=True
+    )
     path = settings.lake / "forecast" / f"ds={ds}" / "part-0.parquet"
     io.write_parquet(out, path)
     return {"path": str(path), "rows": int(len(out)), "model_version": model_version}

@@ -30,8 +30,10 @@ def _atomic(path: Path, write: Callable[[Path], None]) -> Path:
 
 def write_parquet(frame: pd.DataFrame | pa.Table, path: Path) -> Path:
     """Write a frame or Arrow table to ``path`` as Parquet, atomically."""
-    table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(
-        frame, preserve_index=False
+    table = (
+        frame
+        if isinstance(frame, pa.Table)
+        else pa.Table.from_pandas(frame, preserve_index=False)
     )
     return _atomic(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
 

@@ -13,17 +13,31 @@ def build_report(settings: Settings, ds: str) -> dict:
     Raises if any source's input rows differ from accepted + quarantined.
     """
     stages = {
-        p.stem: io.read_json(p) for p in sorted((settings.out_dir(ds) / "_stages").glob("*.json"))
+        p.stem: io.read_json(p)
+        for p in sorted((settings.out_dir(ds) / "_stages").glob("*.json"))
     }
     sources = {}
     for source in SOURCES:
         counts = stages[f"validate_{source}"]["result"]
         if counts["input_rows"] != counts["accepted_rows"] + counts["quarantined_rows"]:
-            raise AssertionError(f"{source}: rows lost between input and output: {counts}")
-        sources[source] = {k: counts[k] for k in (
-            "input_rows", "accepted_rows", "quarantined_rows", "snapshot_day", "fresh",
-            "rules_broken", "file")}
-        sources[source]["extra_columns"] = stages[f"extract_{source}"]["result"]["extra_columns"]
+            raise AssertionError(
+                f"{source}: rows lost between input and output: {counts}"
+            )
+        sources[source] = {
+            k: counts[k]
+            for k in (
+                "input_rows",
+                "accepted_rows",
+                "quarantined_rows",
+                "snapshot_day",
+                "fresh",
+                "rules_broken",
+                "file",
+            )
+        }
+        sources[source]["extra_columns"] = stages[f"extract_{source}"]["result"][
+            "extra_columns"
+        ]
     return {
         "ds": ds,
         "sources": sources,
@@ -35,7 +49,9 @@ def build_report(settings: Settings, ds: str) -> dict:
         "write_back": stages["write_back"]["result"],
         "outputs": {
             "replenishment_plan": str(settings.out_dir(ds) / "replenishment_plan.csv"),
-            "promotion_adjustments": str(settings.out_dir(ds) / "promotion_adjustments.csv"),
+            "promotion_adjustments": str(
+                settings.out_dir(ds) / "promotion_adjustments.csv"
+            ),
             "marketing_db": settings.marketing_url,
         },
     }
@@ -43,29 +59,45 @@ def build_report(settings: Settings, ds: str) -> dict:
 
 def format_summary(report: dict) -> str:
     """A short plain-text summary of a run report, for the terminal."""
-    lines = [f"FusionLoop run for {report['ds']}", "",
-             f"{'source':<22}{'read':>9}{'accepted':>10}{'quarantined':>13}  snapshot"]
+    lines = [
+        f"FusionLoop run for {report['ds']}",
+        "",
+        f"{'source':<22}{'read':>9}{'accepted':>10}{'quarantined':>13}  snapshot",
+    ]
     for name, s in report["sources"].items():
-        lines.append(f"{name:<22}{s['input_rows']:>9,}{s['accepted_rows']:>10,}"
-                     f"{s['quarantined_rows']:>13,}  {s['snapshot_day']}")
+        lines.append(
+            f"{name:<22}{s['input_rows']:>9,}{s['accepted_rows']:>10,}"
+            f"{s['quarantined_rows']:>13,}  {s['snapshot_day']}"
+        )
     m = report["forecast"]["metrics"]
     lgb, naive = m["lightgbm"], m["seasonal_naive"]
-    lines += ["", f"forecast on the held-back days after {m['holdout_origin']} "
-              f"({lgb['rows']:,} SKU-location-days, stock-out days excluded):",
-              f"  LightGBM P50  WAPE {lgb['wape']:.3f}  bias {lgb['bias']:+.3f}  "
-              f"P90 coverage {lgb['coverage_p90']:.2f}",
-              f"  seasonal naive WAPE {naive['wape']:.3f}  bias {naive['bias']:+.3f}"]
+    lines += [
+        "",
+        f"forecast on the held-back days after {m['holdout_origin']} "
+        f"({lgb['rows']:,} SKU-location-days, stock-out days excluded):",
+        f"  LightGBM P50  WAPE {lgb['wape']:.3f}  bias {lgb['bias']:+.3f}  "
+        f"P90 coverage {lgb['coverage_p90']:.2f}",
+        f"  seasonal naive WAPE {naive['wape']:.3f}  bias {naive['bias']:+.3f}",
+    ]
     p = report["plan"]
-    lines += ["", f"replenishment plan: {p['order_lines']:,} order lines, "
-              f"{p['order_cost_eur']:,.2f} EUR of {p['budget_eur']:,.0f} EUR budget "
-              f"({p['solver']} {p['status']}, {p['variables']:,} variables, "
-              f"solved in {p['solve_s']:.1f} s)"]
+    lines += [
+        "",
+        f"replenishment plan: {p['order_lines']:,} order lines, "
+        f"{p['order_cost_eur']:,.2f} EUR of {p['budget_eur']:,.0f} EUR budget "
+        f"({p['solver']} {p['status']}, {p['variables']:,} variables, "
+        f"solved in {p['solve_s']:.1f} s)",
+    ]
     if p["binding"]:
         lines.append("  binding: " + "; ".join(p["binding"]))
     pr, wb = report["promotions"], report["write_back"]
-    lines += [f"promotion adjustments: {pr['markdowns']} markdowns, {pr['pauses']} pauses; "
-              f"write-back: {wb['rows']} rows, {wb['reason']}", "",
-              "outputs:"] + [f"  {k}: {v}" for k, v in report["outputs"].items()]
-    lines.append(f"  run_report: {report['outputs']['replenishment_plan'].rsplit('/', 1)[0]}"
-                 "/run_report.json")
+    lines += [
+        f"promotion adjustments: {pr['markdowns']} markdowns, {pr['pauses']} pauses; "
+        f"write-back: {wb['rows']} rows, {wb['reason']}",
+        "",
+        "outputs:",
+    ] + [f"  {k}: {v}" for k, v in report["outputs"].items()]
+    lines.append(
+        f"  run_report: {report['outputs']['replenishment_plan'].rsplit('/', 1)[0]}"
+        "/run_report.json"
+    )
     return "\n".join(lines)

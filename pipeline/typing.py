@@ -20,7 +20,9 @@ def cast_column(values: pd.Series, kind: str) -> pd.Series:
         return num.astype("Float64")
     if kind == "bool":
         low = values.astype("string").str.strip().str.lower()
-        return low.map(lambda v: True if v in _TRUE else False if v in _FALSE else None).astype("boolean")
+        return low.map(
+            lambda v: True if v in _TRUE else False if v in _FALSE else None
+        ).astype("boolean")
     if kind == "date":
         return pd.to_datetime(values, format="%Y-%m-%d", errors="coerce")
     if kind == "timestamp":
@@ -28,7 +30,9 @@ def cast_column(values: pd.Series, kind: str) -> pd.Series:
     raise ValueError(f"unknown column type {kind!r}")
 
 
-def cast_frame(raw: pd.DataFrame, types: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+def cast_frame(
+    raw: pd.DataFrame, types: dict[str, str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Return the typed frame and the rows whose value did not parse.
 
     The second frame has one row per failure: ``_row_id``, ``rule``
@@ -40,5 +44,13 @@ def cast_frame(raw: pd.DataFrame, types: dict[str, str]) -> tuple[pd.DataFrame, 
     for col, kind in types.items():
         typed[col] = cast_column(raw[col], kind)
         broken = raw[col].notna() & typed[col].isna()
-        failures.append(pd.DataFrame({"_row_id": raw.loc[broken, "_row_id"], "rule": f"type:{kind}", "column": col}))
+        failures.append(
+            pd.DataFrame(
+                {
+                    "_row_id": raw.loc[broken, "_row_id"],
+                    "rule": f"type:{kind}",
+                    "column": col,
+                }
+            )
+        )
     return typed, pd.concat(failures, ignore_index=True)

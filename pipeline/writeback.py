@@ -20,7 +20,8 @@ from models.promotions import COLUMNS
 
 _meta = sa.MetaData()
 adjustments_table = sa.Table(
-    "promotion_adjustments", _meta,
+    "promotion_adjustments",
+    _meta,
     sa.Column("adjustment_id", sa.String(200), primary_key=True),
     sa.Column("ds", sa.String(10), nullable=False, index=True),
     sa.Column("action", sa.String(20), nullable=False),
@@ -36,7 +37,8 @@ adjustments_table = sa.Table(
     sa.Column("model_version", sa.String(40)),
 )
 ledger_table = sa.Table(
-    "fusion_writeback_ledger", _meta,
+    "fusion_writeback_ledger",
+    _meta,
     sa.Column("ds", sa.String(10), primary_key=True),
     sa.Column("batch_sha256", sa.String(64), nullable=False),
     sa.Column("rows", sa.Integer, nullable=False),
@@ -61,7 +63,9 @@ def engine_for(url: str) -> sa.Engine:
     return engine
 
 
-def write_back(url: str, ds: str, adjustments: pd.DataFrame, model_version: str) -> dict:
+def write_back(
+    url: str, ds: str, adjustments: pd.DataFrame, model_version: str
+) -> dict:
     """Apply the day's batch exactly once; returns what happened."""
     rows = _records(adjustments, model_version)
     digest = hashlib.sha256(repr(rows).encode()).hexdigest()
@@ -73,17 +77,31 @@ def write_back(url: str, ds: str, adjustments: pd.DataFrame, model_version: str)
                 sa.select(ledger_table.c.batch_sha256).where(ledger_table.c.ds == ds)
             ).scalar()
             if done == digest:
-                return {"applied": False, "rows": len(rows), "reason": "batch already applied"}
+                return {
+                    "applied": False,
+                    "rows": len(rows),
+                    "reason": "batch already applied",
+                }
             ids = [r["adjustment_id"] for r in rows]
-            con.execute(adjustments_table.delete().where(
-                (adjustments_table.c.ds == ds) & adjustments_table.c.adjustment_id.not_in(ids)
-            ))
+            con.execute(
+                adjustments_table.delete().where(
+                    (adjustments_table.c.ds == ds)
+                    & adjustments_table.c.adjustment_id.not_in(ids)
+                )
+            )
             if rows:
                 con.execute(_upsert(engine, adjustments_table, ["adjustment_id"]), rows)
-            con.execute(_upsert(engine, ledger_table, ["ds"]), [
-                {"ds": ds, "batch_sha256": digest, "rows": len(rows),
-                 "model_version": model_version}
-            ])
+            con.execute(
+                _upsert(engine, ledger_table, ["ds"]),
+                [
+                    {
+                        "ds": ds,
+                        "batch_sha256": digest,
+                        "rows": len(rows),
+                        "model_version": model_version,
+                    }
+                ],
+            )
     finally:
         engine.dispose()
     return {"applied": True, "rows": len(rows), "reason": "batch written"}
@@ -105,7 +123,9 @@ def _upsert(engine: sa.Engine, table: sa.Table, keys: list[str]):
     else:
         raise ValueError(f"write-back supports sqlite and postgresql, not {name}")
     stmt = insert(table)
-    updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
+    updates = {
+        c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys
+    }
     return stmt.on_conflict_do_update(index_elements=keys, set_=updates)
 
 
@@ -116,7 +136,8 @@ def read_adjustments(url: str, ds: str) -> pd.DataFrame:
         _meta.create_all(engine)
         with engine.connect() as con:
             result = con.execute(
-                sa.select(adjustments_table).where(adjustments_table.c.ds == ds)
+                sa.select(adjustments_table)
+                .where(adjustments_table.c.ds == ds)
                 .order_by(adjustments_table.c.adjustment_id)
             )
             return pd.DataFrame(result.fetchall(), columns=list(result.keys()))

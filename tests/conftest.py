@@ -37,7 +37,8 @@ def airflow_env(tmp_path_factory) -> dict:
     import os
     import subprocess
 
-    from pipeline.airflow_run import REPO, airflow_env as base_env
+    from pipeline.airflow_run import REPO
+    from pipeline.airflow_run import airflow_env as base_env
 
     env = base_env() | {"AIRFLOW_HOME": str(tmp_path_factory.mktemp("airflow_home"))}
     env.pop("FUSION_HOME", None)

@@ -62,8 +62,10 @@ def step(settings: Settings, ds: str, policy="fusionloop") -> None:
     state = MarketState.load(settings.sim_dir)
     day = pd.Timestamp(ds)
     if day != state.last_day + pd.Timedelta(days=1):
-        raise ValueError(f"the market's last day is {state.last_day:%Y-%m-%d}; "
-                         f"the next day to step is the day after, not {ds}")
+        raise ValueError(
+            f"the market's last day is {state.last_day:%Y-%m-%d}; "
+            f"the next day to step is the day after, not {ds}"
+        )
     pipeline_orders = None
     if policy == "fusionloop":
         pipeline_orders = apply_decisions(settings, state, day)
@@ -79,20 +81,26 @@ def simulate_day(settings, state: MarketState, day, snapshots, orders=None) -> N
     lam = expected_demand(state, day)
     sales = realise_sales(state, lam, rng)
     lines = order_lines(state, sales, day, rng)
-    extract = add_dirty_rows(release_lines(state, lines, day, rng), c.DIRTY_ROW_RATE, rng)
+    extract = add_dirty_rows(
+        release_lines(state, lines, day, rng), c.DIRTY_ROW_RATE, rng
+    )
     if orders is None:
         orders = reorder_point_orders(state, lam, day, rng)
-    state.purchase_orders = pd.concat([state.purchase_orders, orders], ignore_index=True)
+    state.purchase_orders = pd.concat(
+        [state.purchase_orders, orders], ignore_index=True
+    )
     folder = settings.landing / f"{day:%Y-%m-%d}"
     write_day(folder, state, day, extract, inventory_snapshot(state, day), snapshots)
-    s, l = np.indices(lam.shape)
-    truth = pd.DataFrame({
-        "sku": state.products.sku.to_numpy()[s.ravel()],
-        "location_id": state.locations.location_id.to_numpy()[l.ravel()],
-        "date": day,
-        "expected_units": lam.ravel(),
-        "sold_units": sales.ravel(),
-    })
+    s, loc = np.indices(lam.shape)
+    truth = pd.DataFrame(
+        {
+            "sku": state.products.sku.to_numpy()[s.ravel()],
+            "location_id": state.locations.location_id.to_numpy()[loc.ravel()],
+            "date": day,
+            "expected_units": lam.ravel(),
+            "sold_units": sales.ravel(),
+        }
+    )
     io.write_parquet(truth, settings.truth / f"ds={day:%Y-%m-%d}" / "part-0.parquet")
 
 
@@ -108,9 +116,15 @@ def _new_state(size: str, seed: int, start, end) -> MarketState:
     lead = products.lead_time_days.to_numpy()[:, None]
     bulk = _bulk_buys(rng, lam0, start, end)
     return MarketState(
-        seed=seed, size=size, start=start, last_day=start,
-        products=products, locations=locations, customers=customers,
-        promotions=promos, on_hand=np.ceil(lam0 * (lead + 10)).astype(np.int64),
+        seed=seed,
+        size=size,
+        start=start,
+        last_day=start,
+        products=products,
+        locations=locations,
+        customers=customers,
+        promotions=promos,
+        on_hand=np.ceil(lam0 * (lead + 10)).astype(np.int64),
         purchase_orders=bulk,
         pending=pd.DataFrame(),
     )
@@ -118,14 +132,16 @@ def _new_state(size: str, seed: int, start, end) -> MarketState:
 
 def _bulk_buys(rng, lam0: np.ndarray, start, end) -> pd.DataFrame:
     """Deals operations took: 60-90 days of demand landing in the last month."""
-    s, l = np.nonzero(rng.random(lam0.shape) < c.BULK_BUY_SHARE)
+    s, loc = np.nonzero(rng.random(lam0.shape) < c.BULK_BUY_SHARE)
     days = max(1, min(30, (end - start).days))
-    return pd.DataFrame({
-        "sku_idx": s.astype("int64"),
-        "loc_idx": l.astype("int64"),
-        "qty": np.ceil(lam0[s, l] * rng.uniform(60, 90, len(s))).astype("int64"),
-        "arrival_date": end - pd.to_timedelta(rng.integers(0, days, len(s)), "D"),
-    })
+    return pd.DataFrame(
+        {
+            "sku_idx": s.astype("int64"),
+            "loc_idx": loc.astype("int64"),
+            "qty": np.ceil(lam0[s, loc] * rng.uniform(60, 90, len(s))).astype("int64"),
+            "arrival_date": end - pd.to_timedelta(rng.integers(0, days, len(s)), "D"),
+        }
+    )
 
 
 def _wipe(settings: Settings) -> None:

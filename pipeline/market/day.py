@@ -92,9 +92,13 @@ def _group_orders(loc_i: np.ndarray, rng):
     """Consecutive lines at one location form orders of one to a few lines."""
     order = np.argsort(loc_i, kind="stable")
     loc_sorted = loc_i[order]
-    brk = (rng.random(len(loc_i)) < 0.6) | np.r_[True, loc_sorted[1:] != loc_sorted[:-1]]
+    brk = (rng.random(len(loc_i)) < 0.6) | np.r_[
+        True, loc_sorted[1:] != loc_sorted[:-1]
+    ]
     order_sorted = np.cumsum(brk) - 1
-    pos = np.arange(len(loc_i)) - np.maximum.accumulate(np.where(brk, np.arange(len(brk)), 0))
+    pos = np.arange(len(loc_i)) - np.maximum.accumulate(
+        np.where(brk, np.arange(len(brk)), 0)
+    )
     order_no = np.empty_like(order_sorted)
     line_no = np.empty_like(order_sorted)
     order_no[order], line_no[order] = order_sorted, pos + 1

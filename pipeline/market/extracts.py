@@ -19,7 +19,8 @@ def release_lines(state: MarketState, lines: pd.DataFrame, day, rng) -> pd.DataF
         [
             lines[late].assign(release_date=day + pd.Timedelta(days=1)),
             corrected.assign(
-                release_date=day + pd.to_timedelta(rng.integers(1, 4, len(corrected)), "D")
+                release_date=day
+                + pd.to_timedelta(rng.integers(1, 4, len(corrected)), "D")
             ),
         ]
     )
@@ -49,12 +50,12 @@ def add_dirty_rows(orders: pd.DataFrame, rate: float, rng) -> pd.DataFrame:
 def inventory_snapshot(state: MarketState, day: pd.Timestamp) -> pd.DataFrame:
     """End-of-day stock and open purchase orders per SKU x location."""
     on_order, first = state.on_order()
-    s, l = np.indices(state.on_hand.shape)
+    s, loc = np.indices(state.on_hand.shape)
     return pd.DataFrame(
         {
             "snapshot_date": day,
             "sku": state.products.sku.to_numpy()[s.ravel()],
-            "location_id": state.locations.location_id.to_numpy()[l.ravel()],
+            "location_id": state.locations.location_id.to_numpy()[loc.ravel()],
             "on_hand": state.on_hand.ravel(),
             "on_order": on_order.ravel(),
             "on_order_arrival": first.ravel(),
@@ -66,7 +67,11 @@ def promotions_snapshot(state: MarketState, day: pd.Timestamp) -> pd.DataFrame:
     """Marketing's calendar as of ``day``, with each promotion's status."""
     p = state.promotions
     status = np.select(
-        [p.paused_from.notna() & (p.paused_from <= day), p.start_date > day, p.end_date < day],
+        [
+            p.paused_from.notna() & (p.paused_from <= day),
+            p.start_date > day,
+            p.end_date < day,
+        ],
         ["paused", "planned", "ended"],
         "active",
     )
@@ -83,10 +88,14 @@ def write_day(folder, state, day, orders, inventory, snapshots: bool) -> None:
     if not snapshots:
         return
     p, loc, cust = state.products, state.locations, state.customers
-    io.write_csv(p.drop(columns=["base_rate", "elasticity", "trend_per_year"]),
-                 folder / "erp_products.csv")
+    io.write_csv(
+        p.drop(columns=["base_rate", "elasticity", "trend_per_year"]),
+        folder / "erp_products.csv",
+    )
     io.write_csv(loc.drop(columns="demand_scale"), folder / "erp_locations.csv")
     io.write_csv(cust.drop(columns="segment_idx"), folder / "crm_customers.csv")
     promos = promotions_snapshot(state, day)
-    io.write_text(promos.to_json(orient="records", lines=True),
-                  folder / "marketing_promotions.jsonl")
+    io.write_text(
+        promos.to_json(orient="records", lines=True),
+        folder / "marketing_promotions.jsonl",
+    )

@@ -20,17 +20,25 @@ def apply_decisions(settings: Settings, state: MarketState, day) -> pd.DataFrame
     yesterday = f"{day - pd.Timedelta(days=1):%Y-%m-%d}"
     _apply_adjustments(state, read_adjustments(settings.marketing_url, yesterday), day)
     plan_path = settings.out_dir(yesterday) / "replenishment_plan.csv"
-    plan = pd.read_csv(plan_path, parse_dates=["order_date"]) if plan_path.exists() \
-        else pd.DataFrame(columns=["sku", "location_id", "order_date", "order_qty_units"])
+    plan = (
+        pd.read_csv(plan_path, parse_dates=["order_date"])
+        if plan_path.exists()
+        else pd.DataFrame(
+            columns=["sku", "location_id", "order_date", "order_qty_units"]
+        )
+    )
     plan = plan[(plan.order_date == day) & (plan.order_qty_units > 0)]
     loc_pos = pd.Index(state.locations.location_id).get_indexer(plan.location_id)
     sku_pos = state.sku_index(plan.sku)
     lead = state.products.lead_time_days.to_numpy()[sku_pos]
-    return pd.DataFrame({
-        "sku_idx": sku_pos, "loc_idx": loc_pos,
-        "qty": plan.order_qty_units.round().astype("int64").to_numpy(),
-        "arrival_date": day + pd.to_timedelta(lead, "D"),
-    })
+    return pd.DataFrame(
+        {
+            "sku_idx": sku_pos,
+            "loc_idx": loc_pos,
+            "qty": plan.order_qty_units.round().astype("int64").to_numpy(),
+            "arrival_date": day + pd.to_timedelta(lead, "D"),
+        }
+    )
 
 
 def _apply_adjustments(state: MarketState, adj: pd.DataFrame, day) -> None:
@@ -41,12 +49,19 @@ def _apply_adjustments(state: MarketState, adj: pd.DataFrame, day) -> None:
     state.promotions.loc[paused, "paused_from"] = day
     marks = adj[adj.action == "markdown"]
     if not marks.empty:
-        new = pd.DataFrame({
-            "promo_id": marks.promo_id, "sku": marks.sku, "category": None,
-            "start_date": pd.to_datetime(marks.start_date),
-            "end_date": pd.to_datetime(marks.end_date),
-            "discount_pct": marks.discount_pct.astype(float), "channel": "all",
-            "target_segment": marks.target_segment, "budget": 0.0, "paused_from": pd.NaT,
-        })
+        new = pd.DataFrame(
+            {
+                "promo_id": marks.promo_id,
+                "sku": marks.sku,
+                "category": None,
+                "start_date": pd.to_datetime(marks.start_date),
+                "end_date": pd.to_datetime(marks.end_date),
+                "discount_pct": marks.discount_pct.astype(float),
+                "channel": "all",
+                "target_segment": marks.target_segment,
+                "budget": 0.0,
+                "paused_from": pd.NaT,
+            }
+        )
         keep = ~state.promotions.promo_id.isin(new.promo_id)
         state.promotions = pd.concat([state.promotions[keep], new], ignore_index=True)

@@ -69,7 +69,7 @@ def make_promotions(rng, products: pd.DataFrame, first: pd.Timestamp, last):
     weeks = pd.date_range(first, last, freq="7D")
     per_week = max(1, len(products) // 25)
     rows = []
-    for w, week in enumerate(weeks):
+    for week in weeks:
         for k in range(per_week):
             i = rng.integers(len(products))
             start = week + pd.Timedelta(days=int(rng.integers(0, 7)))

@@ -26,12 +26,12 @@ def reorder_point_orders(
     pack = state.products.case_pack.to_numpy()[:, None]
     moq = state.products.moq.to_numpy()[:, None]
     qty = np.where(need > 0, np.maximum(np.ceil(need / pack) * pack, moq), 0)
-    s, l = np.nonzero(qty)
+    s, loc = np.nonzero(qty)
     return pd.DataFrame(
         {
             "sku_idx": s,
-            "loc_idx": l,
-            "qty": qty[s, l].astype(np.int64),
+            "loc_idx": loc,
+            "qty": qty[s, loc].astype(np.int64),
             "arrival_date": day + pd.to_timedelta(lead[s, 0], "D"),
         }
     )

@@ -10,7 +10,14 @@ import pandas as pd
 
 from pipeline import io
 
-_FRAMES = ("products", "locations", "customers", "promotions", "purchase_orders", "pending")
+_FRAMES = (
+    "products",
+    "locations",
+    "customers",
+    "promotions",
+    "purchase_orders",
+    "pending",
+)
 
 
 @dataclass
@@ -55,8 +62,8 @@ class MarketState:
         if not po.empty:
             np.add.at(units, (po.sku_idx, po.loc_idx), po.qty)
             g = po.groupby(["sku_idx", "loc_idx"]).arrival_date.min()
-            s, l = zip(*g.index, strict=True)
-            first[list(s), list(l)] = g.to_numpy()
+            skus, locs = zip(*g.index, strict=True)
+            first[list(skus), list(locs)] = g.to_numpy()
         return units, first
 
     def receive(self, day: pd.Timestamp) -> None:

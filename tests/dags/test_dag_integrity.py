@@ -22,7 +22,8 @@ print(json.dumps({
     "max_active_runs": d.max_active_runs, "timetable": str(d.timetable),
     "doc_md": d.doc_md, "params": sorted(d.params.keys()),
     "tasks": {t.task_id: {"retries": t.retries, "doc_md": t.doc_md, "pool": t.pool,
-                          "downstream": sorted(t.downstream_task_ids)} for t in d.tasks},
+                          "downstream": sorted(t.downstream_task_ids)}
+              for t in d.tasks},
 }))
 """
 
@@ -30,8 +31,13 @@ print(json.dumps({
 @pytest.fixture(scope="module")
 def dag(airflow_env) -> dict:
     """What Airflow's own DagBag sees in dags/, as plain data."""
-    out = subprocess.run([sys.executable, "-c", INSPECT, str(REPO / "dags")],
-                         env=airflow_env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", INSPECT, str(REPO / "dags")],
+        env=airflow_env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     info = json.loads(out.stdout.strip().splitlines()[-1])
     assert info["import_errors"] == {}
     return info
@@ -69,7 +75,12 @@ def test_parsing_imports_no_heavy_library(airflow_env):
         "import runpy, sys, json; runpy.run_path(sys.argv[1]); "
         "print(json.dumps(sorted(m for m in sys.modules)))"
     )
-    out = subprocess.run([sys.executable, "-c", code, str(REPO / "dags/fusion_daily.py")],
-                         env=airflow_env, capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(REPO / "dags/fusion_daily.py")],
+        env=airflow_env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     loaded = set(json.loads(out.stdout.strip().splitlines()[-1]))
     assert not [m for m in HEAVY if m in loaded]

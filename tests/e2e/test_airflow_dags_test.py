@@ -23,8 +23,12 @@ DS = "2026-01-31"
 
 def _dags_test(env: dict, settings: Settings) -> dict:
     env = env | {"FUSION_HOME": str(settings.fusion_home), "FUSION_PII_KEY": "e2e"}
-    out = subprocess.run([sys.executable, "-m", "pipeline.airflow_run", "--ds", DS],
-                         env=env, capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "pipeline.airflow_run", "--ds", DS],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "FusionLoop run for 2026-01-31" in out.stdout
     return io.read_json(settings.out_dir(DS) / "run_report.json")
@@ -35,8 +39,10 @@ def runs(airflow_env, tmp_path_factory):
     settings = Settings.load(fusion_home=tmp_path_factory.mktemp("e2e_home"))
     market.generate(settings, size="XS", days=60, seed=5, end=DS)
     first = _dags_test(airflow_env, settings)
-    files = {n: (settings.out_dir(DS) / n).read_bytes()
-             for n in ("replenishment_plan.csv", "promotion_adjustments.csv")}
+    files = {
+        n: (settings.out_dir(DS) / n).read_bytes()
+        for n in ("replenishment_plan.csv", "promotion_adjustments.csv")
+    }
     second = _dags_test(airflow_env, settings)
     return settings, first, second, files
 
@@ -45,20 +51,33 @@ def test_rows_are_conserved_per_source(runs):
     settings, report, _, _ = runs
     for source in SOURCES:
         counts = report["sources"][source]
-        landed = settings.landing / DS / load_source(source, settings.expectations_dir).file
-        lines = len(landed.read_text().splitlines()) - (1 if landed.suffix == ".csv" else 0)
+        landed = (
+            settings.landing / DS / load_source(source, settings.expectations_dir).file
+        )
+        lines = len(landed.read_text().splitlines()) - (
+            1 if landed.suffix == ".csv" else 0
+        )
         assert counts["input_rows"] == lines, source
-        assert counts["input_rows"] == counts["accepted_rows"] + counts["quarantined_rows"]
+        assert (
+            counts["input_rows"] == counts["accepted_rows"] + counts["quarantined_rows"]
+        )
 
 
 def test_plan_respects_budget_and_capacity(runs):
     settings, report, _, _ = runs
-    plan = pd.read_csv(settings.out_dir(DS) / "replenishment_plan.csv",
-                       parse_dates=["order_date", "arrival_date"])
+    plan = pd.read_csv(
+        settings.out_dir(DS) / "replenishment_plan.csv",
+        parse_dates=["order_date", "arrival_date"],
+    )
     assert len(plan) > 0
     assert plan.order_cost_eur.sum() <= settings.budget_eur + 1e-6
-    short = {(m[0], m[2]): float(m[1].replace(",", "")) for m in re.findall(
-        r"capacity of (\S+) short by ([\d,]+) units on (\S+)", " ".join(report["plan"]["binding"]))}
+    short = {
+        (m[0], m[2]): float(m[1].replace(",", ""))
+        for m in re.findall(
+            r"capacity of (\S+) short by ([\d,]+) units on (\S+)",
+            " ".join(report["plan"]["binding"]),
+        )
+    }
     for (loc, day), stock in _projected_stock(settings, plan).items():
         cap = settings_capacity(settings)[loc]
         assert stock <= cap + short.get((loc, day), 0) + 1.0, (loc, day)
@@ -70,7 +89,7 @@ def settings_capacity(settings):
 
 
 def _projected_stock(settings, plan) -> dict:
-    """Recompute end-of-day stock per location from inventory, open POs, plan, forecast."""
+    """End-of-day stock per location from inventory, open POs, plan, forecast."""
     inv = pd.read_csv(settings.landing / DS / "erp_inventory.csv")
     fc = pd.read_parquet(settings.lake / "forecast" / f"ds={DS}" / "part-0.parquet")
     fc["demand"] = protected_demand(fc.p50_units, fc.p90_units, settings.service_level)
@@ -81,7 +100,9 @@ def _projected_stock(settings, plan) -> dict:
         po_day = None  # open POs already due arrive on the first planned day
         if isinstance(row.on_order_arrival, str):
             po_day = max(pd.Timestamp(row.on_order_arrival), first_day)
-        f = fc[(fc.sku == row.sku) & (fc.location_id == row.location_id)].set_index("horizon_day")
+        f = fc[(fc.sku == row.sku) & (fc.location_id == row.location_id)].set_index(
+            "horizon_day"
+        )
         mine = plan[(plan.sku == row.sku) & (plan.location_id == row.location_id)]
         for h in range(1, settings.horizon_days + 1):
             day = pd.Timestamp(DS) + pd.Timedelta(days=h)
@@ -97,7 +118,9 @@ def _projected_stock(settings, plan) -> dict:
 def test_every_adjustment_names_a_real_promotion_or_sku(runs):
     settings, _, _, _ = runs
     adj = pd.read_csv(settings.out_dir(DS) / "promotion_adjustments.csv")
-    promos = pd.read_json(settings.landing / DS / "marketing_promotions.jsonl", lines=True)
+    promos = pd.read_json(
+        settings.landing / DS / "marketing_promotions.jsonl", lines=True
+    )
     skus = set(pd.read_csv(settings.landing / DS / "erp_products.csv").sku)
     assert set(adj[adj.action == "pause"].promo_id) <= set(promos.promo_id)
     assert set(adj.sku) <= skus
@@ -109,7 +132,9 @@ def test_write_back_holds_exactly_the_adjustments_after_a_rerun(runs):
     adj = pd.read_csv(settings.out_dir(DS) / "promotion_adjustments.csv")
     with sqlite3.connect(settings.fusion_home / "marketing.db") as con:
         table = pd.read_sql("select * from promotion_adjustments", con)
-        ledger = con.execute("select count(*) from fusion_writeback_ledger").fetchone()[0]
+        ledger = con.execute("select count(*) from fusion_writeback_ledger").fetchone()[
+            0
+        ]
     assert sorted(table.adjustment_id) == sorted(adj.adjustment_id)
     assert table.adjustment_id.is_unique and ledger == 1
     assert first["write_back"]["applied"] is True

@@ -25,9 +25,13 @@ def test_training_is_deterministic_and_quantiles_are_ordered():
 
 def test_model_learns_the_signal_better_than_a_constant():
     train, test = _frame(seed=1), _frame(seed=2)
-    pred = demand.predict(demand.fit(train, demand.DemandModelConfig(num_boost_round=60)), test)
+    pred = demand.predict(
+        demand.fit(train, demand.DemandModelConfig(num_boost_round=60)), test
+    )
     model = demand.accuracy(test.target_units, pred.p50_units)["wape"]
-    constant = demand.accuracy(test.target_units, np.full(len(test), train.target_units.median()))
+    constant = demand.accuracy(
+        test.target_units, np.full(len(test), train.target_units.median())
+    )
     assert model < constant["wape"]
 
 
@@ -36,7 +40,9 @@ def test_save_and_load_round_trip(tmp_path):
     model = demand.fit(train, demand.DemandModelConfig(num_boost_round=10))
     model.save(tmp_path)
     loaded = demand.DemandModel.load(tmp_path, model.categories, model.config_dict())
-    pd.testing.assert_frame_equal(demand.predict(model, train), demand.predict(loaded, train))
+    pd.testing.assert_frame_equal(
+        demand.predict(model, train), demand.predict(loaded, train)
+    )
 
 
 def test_accuracy_on_known_values():

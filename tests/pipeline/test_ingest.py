@@ -8,14 +8,18 @@ from pipeline.settings import Settings
 from pipeline.sources import BadFileError
 from pipeline.validate import validate_source
 
-HEADER = "order_id,line_no,order_ts,customer_id,sku,location_id,channel,qty,unit_price,discount_pct,promo_id,status"
+HEADER = (
+    "order_id,line_no,order_ts,customer_id,sku,location_id,channel,qty,unit_price,"
+    "discount_pct,promo_id,status"
+)
 GOOD = "O1,1,2026-01-05 10:00:00,C1,SKU1,L1,web,2,9.5,0.0,,completed"
 ROWS = [
     GOOD,
-    "O1,2,2026-01-05 10:00:00,C1,SKU2,L1,web,abc,9.5,0.0,,completed",   # qty not a number
-    "O2,1,2026-01-05 11:00:00,C2,SKU1,L1,store,-1,9.5,0.0,,completed",  # qty out of range
-    "O3,1,2026-01-05 12:00:00,C3,SKU1,L1,store,1,9.5,0.0,,unknown",     # status not allowed
-    "O4,1,2026-01-05 12:00:00,C3,,L1,store,1,9.5,0.0,,completed",       # sku missing
+    # line 3: qty not a number; 4: qty out of range; 5: bad status; 6: no sku
+    "O1,2,2026-01-05 10:00:00,C1,SKU2,L1,web,abc,9.5,0.0,,completed",
+    "O2,1,2026-01-05 11:00:00,C2,SKU1,L1,store,-1,9.5,0.0,,completed",
+    "O3,1,2026-01-05 12:00:00,C3,SKU1,L1,store,1,9.5,0.0,,unknown",
+    "O4,1,2026-01-05 12:00:00,C3,,L1,store,1,9.5,0.0,,completed",
     "O5,1,2026-01-05 13:00:00,C4,SKU3,L2,app,3,4.0,0.1,P1,returned",
 ]
 
@@ -40,7 +44,9 @@ def test_bad_rows_are_quarantined_with_rule_column_and_line(settings):
     assert counts["input_rows"] == 36
     assert counts["accepted_rows"] + counts["quarantined_rows"] == 36
     assert counts["quarantined_rows"] == 4
-    q = pd.read_parquet(settings.lake / "quarantine/orders/ds=2026-01-05/part-0.parquet")
+    q = pd.read_parquet(
+        settings.lake / "quarantine/orders/ds=2026-01-05/part-0.parquet"
+    )
     by_line = q.set_index("_source_line")
     assert by_line.loc[3, "rule"] == "type:int" and by_line.loc[3, "column"] == "qty"
     assert by_line.loc[3, "qty"] == "abc"  # the original value is kept
@@ -52,7 +58,12 @@ def test_bad_rows_are_quarantined_with_rule_column_and_line(settings):
 
 
 def test_missing_column_fails_the_file_naming_it(settings):
-    _land(settings, "2026-01-05", "orders.csv", [HEADER.replace(",qty,", ",quantity,"), GOOD])
+    _land(
+        settings,
+        "2026-01-05",
+        "orders.csv",
+        [HEADER.replace(",qty,", ",quantity,"), GOOD],
+    )
     with pytest.raises(BadFileError) as err:
         extract_source(settings, "orders", "2026-01-05")
     assert "orders.csv" in str(err.value) and "['qty']" in str(err.value)
@@ -73,9 +84,15 @@ def test_missing_required_drop_fails_and_names_the_path(settings):
 
 
 def test_customer_pii_is_pseudonymised_with_a_keyed_mac(settings):
-    header = "customer_id,signup_date,region,loyalty_tier,marketing_consent,email,full_name"
-    _land(settings, "2026-01-05", "crm_customers.csv",
-          [header, "C1,2025-01-01,north,gold,True,Ann@Example.com,Ann A"])
+    header = (
+        "customer_id,signup_date,region,loyalty_tier,marketing_consent,email,full_name"
+    )
+    _land(
+        settings,
+        "2026-01-05",
+        "crm_customers.csv",
+        [header, "C1,2025-01-01,north,gold,True,Ann@Example.com,Ann A"],
+    )
     extract_source(settings, "crm_customers", "2026-01-05")
     raw_path = settings.lake / "raw/crm_customers/ds=2026-01-05/part-0.parquet"
     raw = pd.read_parquet(raw_path)
@@ -99,7 +116,12 @@ def test_re_extracting_a_day_gives_the_same_counts(settings):
 
 def test_a_line_resent_on_a_later_day_is_not_a_duplicate(settings):
     _land(settings, "2026-01-05", "orders.csv", [HEADER, GOOD])
-    _land(settings, "2026-01-06", "orders.csv", [HEADER, GOOD.replace("completed", "returned")])
+    _land(
+        settings,
+        "2026-01-06",
+        "orders.csv",
+        [HEADER, GOOD.replace("completed", "returned")],
+    )
     out = extract_source(settings, "orders", "2026-01-06")
     assert out["days"] == ["2026-01-05", "2026-01-06"]
     counts = validate_source(settings, "orders", "2026-01-06", out["days"])

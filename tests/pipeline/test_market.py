@@ -20,7 +20,8 @@ def test_same_seed_gives_identical_extracts(tmp_path):
         assert left == (b.landing / "2026-01-20" / name).read_bytes()
     other = _generate(tmp_path / "c", seed=4)
     assert (other.landing / "2026-01-20" / "orders.csv").read_bytes() != (
-        a.landing / "2026-01-20" / "orders.csv").read_bytes()
+        a.landing / "2026-01-20" / "orders.csv"
+    ).read_bytes()
 
 
 def test_truth_is_kept_apart_and_sales_never_exceed_stock(tmp_path):
@@ -38,22 +39,44 @@ def test_step_places_the_plan_orders_and_applies_pauses(tmp_path):
     sku, loc = state.products.sku.iat[0], state.locations.location_id.iat[0]
     out = s.out_dir("2026-01-20")
     out.mkdir(parents=True)
-    pd.DataFrame({"sku": [sku], "location_id": [loc], "order_date": ["2026-01-21"],
-                  "order_qty_units": [500]}).to_csv(out / "replenishment_plan.csv", index=False)
+    pd.DataFrame(
+        {
+            "sku": [sku],
+            "location_id": [loc],
+            "order_date": ["2026-01-21"],
+            "order_qty_units": [500],
+        }
+    ).to_csv(out / "replenishment_plan.csv", index=False)
     promo = state.promotions.iloc[0]
     from pipeline.writeback import write_back
-    adj = pd.DataFrame([{"adjustment_id": "x", "ds": "2026-01-20", "action": "pause",
-                         "promo_id": promo.promo_id, "sku": promo.sku, "discount_pct": 0.1,
-                         "target_segment": "all", "start_date": "2026-01-21",
-                         "end_date": "2026-01-30", "expected_units": 0.0,
-                         "margin_effect_eur": 0.0, "reason": "test"}])
+
+    adj = pd.DataFrame(
+        [
+            {
+                "adjustment_id": "x",
+                "ds": "2026-01-20",
+                "action": "pause",
+                "promo_id": promo.promo_id,
+                "sku": promo.sku,
+                "discount_pct": 0.1,
+                "target_segment": "all",
+                "start_date": "2026-01-21",
+                "end_date": "2026-01-30",
+                "expected_units": 0.0,
+                "margin_effect_eur": 0.0,
+                "reason": "test",
+            }
+        ]
+    )
     write_back(s.marketing_url, "2026-01-20", adj, "v")
     market.step(s, "2026-01-21")
     after = MarketState.load(s.sim_dir)
     po = after.purchase_orders
     lead = int(state.products.lead_time_days.iat[0])
     mine = po[(po.sku_idx == 0) & (po.loc_idx == 0) & (po.qty == 500)]
-    assert mine.arrival_date.tolist() == [pd.Timestamp("2026-01-21") + pd.Timedelta(days=lead)]
+    assert mine.arrival_date.tolist() == [
+        pd.Timestamp("2026-01-21") + pd.Timedelta(days=lead)
+    ]
     paused = after.promotions.set_index("promo_id").paused_from[promo.promo_id]
     assert paused == pd.Timestamp("2026-01-21")
     assert (s.landing / "2026-01-21" / "orders.csv").exists()
@@ -61,8 +84,16 @@ def test_step_places_the_plan_orders_and_applies_pauses(tmp_path):
 
 def test_dirty_rows_are_about_the_configured_rate():
     rng = np.random.default_rng(0)
-    orders = pd.DataFrame({"order_id": [f"o{i}" for i in range(2000)], "line_no": 1,
-                           "sku": "S", "qty": 1, "unit_price": 2.0, "status": "completed"})
+    orders = pd.DataFrame(
+        {
+            "order_id": [f"o{i}" for i in range(2000)],
+            "line_no": 1,
+            "sku": "S",
+            "qty": 1,
+            "unit_price": 2.0,
+            "status": "completed",
+        }
+    )
     dirty = extracts.add_dirty_rows(orders, 0.01, rng)
     changed = (dirty.iloc[:2000] != orders.astype(object)).any(axis=1).sum()
     assert len(dirty) - 2000 + changed == 20

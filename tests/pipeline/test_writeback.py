@@ -7,14 +7,28 @@ from pipeline.writeback import read_adjustments, write_back
 
 
 def _batch(ids, ds="2026-01-31"):
-    return pd.DataFrame([{c: None for c in COLUMNS} | {
-        "adjustment_id": f"{ds}:pause:{i}", "ds": ds, "action": "pause", "promo_id": i,
-        "sku": "S", "discount_pct": 0.1, "reason": "r"} for i in ids])
+    return pd.DataFrame(
+        [
+            {c: None for c in COLUMNS}
+            | {
+                "adjustment_id": f"{ds}:pause:{i}",
+                "ds": ds,
+                "action": "pause",
+                "promo_id": i,
+                "sku": "S",
+                "discount_pct": 0.1,
+                "reason": "r",
+            }
+            for i in ids
+        ]
+    )
 
 
 def _rows(path):
     with sqlite3.connect(path) as con:
-        return con.execute("select adjustment_id from promotion_adjustments order by 1").fetchall()
+        return con.execute(
+            "select adjustment_id from promotion_adjustments order by 1"
+        ).fetchall()
 
 
 def test_same_batch_twice_is_written_once(tmp_path):
@@ -33,8 +47,9 @@ def test_changed_batch_replaces_the_day_and_leaves_other_days(tmp_path):
     assert read_adjustments(url, "2026-01-31").promo_id.tolist() == ["P2", "P3"]
     assert read_adjustments(url, "2026-01-30").promo_id.tolist() == ["P9"]
     with sqlite3.connect(tmp_path / "m.db") as con:
-        ledger = con.execute("select ds, rows, model_version from fusion_writeback_ledger "
-                             "order by ds").fetchall()
+        ledger = con.execute(
+            "select ds, rows, model_version from fusion_writeback_ledger order by ds"
+        ).fetchall()
     assert ledger == [("2026-01-30", 1, "v1"), ("2026-01-31", 2, "v2")]
 
 

@@ -24,8 +24,11 @@ def test_orders_keep_one_version_per_line_the_latest_extract(xs_ingested):
 
 
 def test_features_use_only_sales_up_to_the_origin(xs_ingested):
-    daily = query(xs_ingested, "mart_demand_daily").set_index(
-        ["sku", "location_id", "sales_date"]).units_sold
+    daily = (
+        query(xs_ingested, "mart_demand_daily")
+        .set_index(["sku", "location_id", "sales_date"])
+        .units_sold
+    )
     feats = query(xs_ingested, "mart_demand_features")
     sample = feats.sample(40, random_state=1)
     for row in sample.itertuples():
@@ -33,14 +36,20 @@ def test_features_use_only_sales_up_to_the_origin(xs_ingested):
         have = daily.reindex([(row.sku, row.location_id, d) for d in window]).dropna()
         assert np.isclose(row.mean_7d_units, have.mean())
         if row.target_date <= pd.Timestamp(XS_END):
-            assert row.target_units == daily[(row.sku, row.location_id, row.target_date)]
+            assert (
+                row.target_units == daily[(row.sku, row.location_id, row.target_date)]
+            )
         else:
             assert pd.isna(row.target_units)
 
 
 def test_forecast_rows_exist_for_every_series_and_horizon_day(xs_ingested):
-    rows = query(xs_ingested, "mart_demand_features", "where origin_date = cast($ds as date)",
-                 {"ds": XS_END})
+    rows = query(
+        xs_ingested,
+        "mart_demand_features",
+        "where origin_date = cast($ds as date)",
+        {"ds": XS_END},
+    )
     series = query(xs_ingested, "mart_inventory_position")
     assert len(rows) == len(series) * xs_ingested.horizon_days
     assert rows.target_units.isna().all()
@@ -50,7 +59,13 @@ def test_segments_cover_every_customer(xs_ingested):
     seg = query(xs_ingested, "mart_customer_segments")
     customers = query(xs_ingested, "stg_customers")
     assert len(seg) == len(customers)
-    assert set(seg.segment) <= {"high_value", "potential", "churn_risk", "low_value", "new"}
+    assert set(seg.segment) <= {
+        "high_value",
+        "potential",
+        "churn_risk",
+        "low_value",
+        "new",
+    }
 
 
 def test_readers_do_not_block_each_other(xs_ingested):
