@@ -11,7 +11,7 @@ SIZE ?= S
 DAYS ?= 180
 SEED ?= 7
 
-.PHONY: install run demo test lint airflow clean lock
+.PHONY: install run test lint airflow bench clean lock
 
 install: $(VENV)/.installed
 
@@ -33,12 +33,15 @@ test: install lint
 	$(BIN)/python -m pytest
 
 lint: install
-	$(BIN)/ruff check dags pipeline models tests
-	$(BIN)/ruff format --check dags pipeline models tests
+	$(BIN)/ruff check dags pipeline models tests bench
+	$(BIN)/ruff format --check dags pipeline models tests bench
 
 airflow: install  ## the Airflow UI with fusion_daily loaded
 	$(BIN)/fusionloop demo --size $(SIZE) --days $(DAYS) --seed $(SEED)
 	$(BIN)/python -m pipeline.airflow_run --standalone
+
+bench: install  ## one day on the demo market, with and without Airflow -> BENCHMARKS.md
+	$(BIN)/python bench/day.py --size $(SIZE) --days $(DAYS)
 
 clean:
 	rm -rf var .airflow

@@ -78,6 +78,8 @@ def solve_plan(
     lines["forecast_p50_units"] = _lookup(lines, horizon.p50_units)
     lines["forecast_p90_units"] = _lookup(lines, horizon.p90_units)
     report["order_lines"] = len(lines)
+    first = pd.Timestamp(ds) + pd.Timedelta(days=1)
+    report["order_lines_next_day"] = int((lines.order_date == first).sum())
     report["order_cost_eur"] = round(float(lines.order_cost_eur.sum()), 2)
     return lines.reset_index(drop=True), report
 

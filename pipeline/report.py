@@ -62,7 +62,7 @@ def format_summary(report: dict) -> str:
     lines = [
         f"FusionLoop run for {report['ds']}",
         "",
-        f"{'source':<22}{'read':>9}{'accepted':>10}{'quarantined':>13}  snapshot",
+        f"{'source':<22}{'read':>9}{'accepted':>10}{'quarantined':>13}  drop of",
     ]
     for name, s in report["sources"].items():
         lines.append(
@@ -82,7 +82,8 @@ def format_summary(report: dict) -> str:
     p = report["plan"]
     lines += [
         "",
-        f"replenishment plan: {p['order_lines']:,} order lines, "
+        f"replenishment plan: {p['order_lines']:,} order lines over the horizon "
+        f"({p['order_lines_next_day']:,} to place tomorrow), "
         f"{p['order_cost_eur']:,.2f} EUR of {p['budget_eur']:,.0f} EUR budget "
         f"({p['solver']} {p['status']}, {p['variables']:,} variables, "
         f"solved in {p['solve_s']:.1f} s)",
