@@ -24,8 +24,13 @@ MAX_BAD_ROW_SHARE = 0.2
 
 
 def validate_source(settings: Settings, source: str, ds: str, days: list[str]) -> dict:
-    """Validate the given raw days of ``source``; returns today's row counts."""
+    """Validate the given raw days of ``source``; returns today's row counts.
+
+    Raw days up to ``ds`` that were never validated (a run died in between)
+    are validated too.
+    """
     src = load_source(source, settings.expectations_dir)
+    days = sorted(set(days) | _unvalidated(settings, source, ds))
     if not days:
         return _counts_for(settings, source, ds)
     raw = pd.concat(
@@ -166,6 +171,15 @@ def _write_day(settings, src, day, raw, accepted, quarantine) -> None:
         "rules_broken": bad.rule.value_counts().to_dict(),
     }
     io.write_json(counts, settings.lake / "manifest" / src.name / f"ds={day}.json")
+
+
+def _unvalidated(settings: Settings, source: str, ds: str) -> set[str]:
+    raw = (
+        p.parent.name[3:]
+        for p in (settings.lake / "raw" / source).glob("ds=*/*.parquet")
+    )
+    manifests = settings.lake / "manifest" / source
+    return {d for d in raw if d <= ds and not (manifests / f"ds={d}.json").exists()}
 
 
 def _counts_for(settings: Settings, source: str, ds: str) -> dict:

@@ -135,3 +135,15 @@ def test_a_duplicate_within_one_drop_is_quarantined(settings):
     counts = validate_source(settings, "orders", "2026-01-05", out["days"])
     assert counts["quarantined_rows"] == 2
     assert counts["rules_broken"] == {"expect_compound_columns_to_be_unique": 2}
+
+
+def test_a_day_extracted_but_never_validated_is_validated_later(settings):
+    good = [GOOD.replace("O1,1", f"G{i},1") for i in range(5)]
+    _land(settings, "2026-01-05", "orders.csv", [HEADER, *good])
+    _land(settings, "2026-01-06", "orders.csv", [HEADER, *good[:2]])
+    extract_source(settings, "orders", "2026-01-05")  # the run died before validating
+    out = extract_source(settings, "orders", "2026-01-06")
+    assert out["days"] == ["2026-01-06"]
+    validate_source(settings, "orders", "2026-01-06", out["days"])
+    clean = settings.lake / "clean/orders/ds=2026-01-05/part-0.parquet"
+    assert len(pd.read_parquet(clean)) == 5
