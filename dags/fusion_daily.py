@@ -28,7 +28,16 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Asset, Param, dag, task, task_group
+from airflow.sdk import (
+    Asset,
+    ExceptionRetryPolicy,
+    Param,
+    RetryAction,
+    RetryRule,
+    dag,
+    task,
+    task_group,
+)
 
 from pipeline.sources import SOURCES
 
@@ -36,6 +45,16 @@ LAKE = Asset("fusionloop_lake")
 WAREHOUSE = Asset("fusionloop_warehouse")
 PLANS = Asset("fusionloop_plans")
 MARKETING = Asset("fusionloop_marketing_adjustments")
+# A bad file stays bad on retry: fail at once with its message; retry the rest.
+RETRIES = ExceptionRetryPolicy(
+    rules=[
+        RetryRule(
+            exception="pipeline.sources.BadFileError",
+            action=RetryAction.FAIL,
+            reason="bad input file: fix or re-land it, then clear the task",
+        )
+    ]
+)
 
 
 def _settings(run: dict):
@@ -52,7 +71,11 @@ def _settings(run: dict):
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args={"retries": 2, "retry_delay": timedelta(minutes=1)},
+    default_args={
+        "retries": 2,
+        "retry_delay": timedelta(minutes=1),
+        "retry_policy": RETRIES,
+    },
     params={
         "run_date": Param(
             None,

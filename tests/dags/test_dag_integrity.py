@@ -14,6 +14,12 @@ HEAVY = ["lightgbm", "duckdb", "great_expectations", "pulp", "sklearn"]
 INSPECT = """
 import json, sys
 from airflow.dag_processing.dagbag import DagBag
+from pipeline.sources import BadFileError
+
+
+def on(t, err):
+    return t.retry_policy.evaluate(err, 1, 3).action.value
+
 bag = DagBag(dag_folder=sys.argv[1])
 d = bag.get_dag("fusion_daily")
 print(json.dumps({
@@ -22,7 +28,9 @@ print(json.dumps({
     "max_active_runs": d.max_active_runs, "timetable": str(d.timetable),
     "doc_md": d.doc_md, "params": sorted(d.params.keys()),
     "tasks": {t.task_id: {"retries": t.retries, "doc_md": t.doc_md, "pool": t.pool,
-                          "downstream": sorted(t.downstream_task_ids)}
+                          "downstream": sorted(t.downstream_task_ids),
+                          "on_bad_file": on(t, BadFileError("x")),
+                          "on_other_error": on(t, OSError("disk"))}
               for t in d.tasks},
 }))
 """
@@ -67,6 +75,12 @@ def test_schedule_retries_docs_and_pool(dag):
         assert t["retries"] >= 1, task_id
         assert t["doc_md"], task_id
     assert dag["tasks"]["build_features"]["pool"] == "duckdb_writer"
+
+
+def test_a_bad_file_fails_at_once_other_errors_retry(dag):
+    for task_id, t in dag["tasks"].items():
+        assert t["on_bad_file"] == "fail", task_id
+        assert t["on_other_error"] != "fail", task_id
     assert dag["params"] == ["budget_eur", "horizon_days", "run_date", "service_level"]
 
 
