@@ -36,17 +36,22 @@ print(json.dumps({
 """
 
 
-@pytest.fixture(scope="module")
-def dag(airflow_env) -> dict:
-    """What Airflow's own DagBag sees in dags/, as plain data."""
+def _python_json(code: str, arg: str, env: dict):
+    """Run ``code`` in a fresh interpreter; return the JSON on its last line."""
     out = subprocess.run(
-        [sys.executable, "-c", INSPECT, str(REPO / "dags")],
-        env=airflow_env,
+        [sys.executable, "-c", code, arg],
+        env=env,
         capture_output=True,
         text=True,
         check=True,
     )
-    info = json.loads(out.stdout.strip().splitlines()[-1])
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def dag(airflow_env) -> dict:
+    """What Airflow's own DagBag sees in dags/, as plain data."""
+    info = _python_json(INSPECT, str(REPO / "dags"), airflow_env)
     assert info["import_errors"] == {}
     return info
 
@@ -89,12 +94,5 @@ def test_parsing_imports_no_heavy_library(airflow_env):
         "import runpy, sys, json; runpy.run_path(sys.argv[1]); "
         "print(json.dumps(sorted(m for m in sys.modules)))"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code, str(REPO / "dags/fusion_daily.py")],
-        env=airflow_env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    loaded = set(json.loads(out.stdout.strip().splitlines()[-1]))
+    loaded = set(_python_json(code, str(REPO / "dags/fusion_daily.py"), airflow_env))
     assert not [m for m in HEAVY if m in loaded]
