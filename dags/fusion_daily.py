@@ -45,6 +45,7 @@ LAKE = Asset("fusionloop_lake")
 WAREHOUSE = Asset("fusionloop_warehouse")
 PLANS = Asset("fusionloop_plans")
 MARKETING = Asset("fusionloop_marketing_adjustments")
+DECISION_PARAMS = ("horizon_days", "service_level", "budget_eur")
 # A bad file stays bad on retry: fail at once with its message; retry the rest.
 RETRIES = ExceptionRetryPolicy(
     rules=[
@@ -57,12 +58,15 @@ RETRIES = ExceptionRetryPolicy(
 )
 
 
+def _optional(kind: str, description: str, **schema) -> Param:
+    """A form field left empty by default: empty means the configured setting."""
+    return Param(None, type=["null", kind], description=description, **schema)
+
+
 def _settings(run: dict):
     from pipeline.settings import Settings
 
-    return Settings.load(
-        **{k: run.get(k) for k in ("horizon_days", "service_level", "budget_eur")}
-    )
+    return Settings.load(**{k: run.get(k) for k in DECISION_PARAMS})
 
 
 @dag(
@@ -77,31 +81,20 @@ def _settings(run: dict):
         "retry_policy": RETRIES,
     },
     params={
-        "run_date": Param(
-            None,
-            type=["null", "string"],
-            format="date",
-            description="Day of data to run (YYYY-MM-DD); empty = logical date.",
+        "run_date": _optional(
+            "string", "Day of data (YYYY-MM-DD); empty = logical date.", format="date"
         ),
-        "horizon_days": Param(
-            None,
-            type=["null", "integer"],
-            minimum=1,
-            maximum=60,
-            description="Forecast and plan horizon in days.",
+        "horizon_days": _optional(
+            "integer", "Forecast and plan horizon, days.", minimum=1, maximum=60
         ),
-        "service_level": Param(
-            None,
-            type=["null", "number"],
+        "service_level": _optional(
+            "number",
+            "Protected demand quantile of the plan.",
             minimum=0.5,
             maximum=0.999,
-            description="Protected demand quantile of the plan.",
         ),
-        "budget_eur": Param(
-            None,
-            type=["null", "number"],
-            minimum=0,
-            description="Purchasing budget over the horizon, EUR.",
+        "budget_eur": _optional(
+            "number", "Purchasing budget over the horizon, EUR.", minimum=0
         ),
     },
     tags=["fusionloop"],
@@ -113,16 +106,8 @@ def fusion_daily():
         """Pick the run date (param, else logical date) and the decision settings."""
         run_date = params.get("run_date") or ds
         if not run_date:
-            raise ValueError(
-                "no run date: set the run_date param or trigger with a logical date"
-            )
-        return {
-            "ds": run_date,
-            **{
-                k: params.get(k)
-                for k in ("horizon_days", "service_level", "budget_eur")
-            },
-        }
+            raise ValueError("no run date: set the run_date param or a logical date")
+        return {"ds": run_date} | {k: params.get(k) for k in DECISION_PARAMS}
 
     @task_group
     def ingest(run: dict):
