@@ -32,7 +32,9 @@ def airflow_env() -> dict:
     """The environment the ``airflow`` CLI runs with."""
     env = dict(os.environ)
     # `airflow standalone` starts its parts as `airflow ...` found on PATH.
-    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    env["PATH"] = os.pathsep.join(
+        [str(Path(sys.executable).parent), env.get("PATH", "")]
+    )
     env.setdefault("AIRFLOW_HOME", str(REPO / ".airflow"))
     env["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
     env.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")

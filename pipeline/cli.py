@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     settings = Settings.load()
     return COMMANDS[args.command](settings, args)
 
