@@ -14,10 +14,10 @@ import os
 import pandas as pd
 
 from pipeline import io
+from pipeline.casting import cast_frame
 from pipeline.extract import raw_partition
 from pipeline.settings import Settings
 from pipeline.sources import BadFileError, Source, load_source
-from pipeline.typing import cast_frame
 
 log = logging.getLogger(__name__)
 MAX_BAD_ROW_SHARE = 0.2
