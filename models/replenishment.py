@@ -73,6 +73,12 @@ def solve_plan(
         "objective_eur": round(pulp.value(prob.objective) or 0.0, 2),
     }
     report["binding"] = _binding(pos, v, cfg, ds)
+    # PuLP has reported "Optimal" for a HiGHS run stopped by its time limit.
+    if report["solve_s"] >= 0.98 * cfg.time_limit_s:
+        report["binding"].append(
+            f"solver stopped at its {cfg.time_limit_s:.0f} s time limit: "
+            "the plan is feasible but may not be optimal"
+        )
     lines = _order_lines(pos, v, demand, ds, report["binding"])
     horizon = forecast.groupby(["sku", "location_id"])[["p50_units", "p90_units"]].sum()
     lines["forecast_p50_units"] = _lookup(lines, horizon.p50_units)

@@ -75,3 +75,11 @@ def test_open_purchase_orders_count_as_supply():
 @pytest.mark.parametrize("level,expected", [(0.5, 1.0), (0.9, 3.0)])
 def test_protected_demand_follows_the_service_level(level, expected):
     assert protected_demand([1.0], [3.0], level)[0] == pytest.approx(expected)
+
+
+def test_no_plan_in_time_is_an_error_naming_both_solvers():
+    skus = [f"S{i}" for i in range(40)]
+    pos = pd.concat([_position(sku=s, case_pack_units=7, moq_units=20) for s in skus])
+    cfg = PlanConfig(horizon_days=10, budget_eur=900.0, time_limit_s=0.01)
+    with pytest.raises(RuntimeError, match="HiGHS: status .*; CBC: status"):
+        solve_plan(pos, _forecast(skus=skus), DS, cfg)
