@@ -11,7 +11,7 @@ SIZE ?= S
 DAYS ?= 180
 SEED ?= 7
 
-.PHONY: install run test lint airflow bench clean lock
+.PHONY: install bench-install run test lint airflow bench clean lock
 
 install: $(VENV)/.installed
 
@@ -22,8 +22,17 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $@
 
-lock:  ## re-resolve the pinned environment after editing pyproject.toml
+bench-install: $(VENV)/.bench-installed
+
+# The forecasting peers (mlforecast, statsforecast) are for benchmarks only.
+$(VENV)/.bench-installed: $(VENV)/.installed requirements-bench.lock
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -r requirements-bench.lock
+	touch $@
+
+lock:  ## re-resolve the pinned environments after editing pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra bench --python-version 3.11 \
+		-o requirements-bench.lock
 
 run: install  ## generate the demo market, run fusion_daily through Airflow, print the summary
 	$(BIN)/fusionloop demo --size $(SIZE) --days $(DAYS) --seed $(SEED)
