@@ -97,9 +97,10 @@ def main(argv: list[str] | None = None) -> int:
 def standalone(settings: Settings) -> int:
     """Start ``airflow standalone`` and say where the UI and the password are."""
     home = Path(airflow_env()["AIRFLOW_HOME"])
+    port = os.environ.get("AIRFLOW__API__PORT", "8080")
     last = io.read_json(settings.sim_dir / "market.json")["last_day"]
     print(
-        f"Airflow UI: http://localhost:8080  (user admin; password in "
+        f"Airflow UI: http://localhost:{port}  (user admin; password in "
         f"{home / 'simple_auth_manager_passwords.json.generated'})\n"
         f"Open DAG fusion_daily, 'Trigger' with run_date = {last} (the demo market's "
         "last day). Ctrl-C stops Airflow.\n",
