@@ -39,6 +39,9 @@ def airflow_env() -> dict:
     env["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO / "dags")
     env.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     env.setdefault("GX_ANALYTICS_ENABLED", "False")
+    # LocalExecutor starts a worker process (~150 MB) per parallel slot; the
+    # default of 32 is for bigger machines than the 2-core one we size for.
+    env.setdefault("AIRFLOW__CORE__PARALLELISM", "4")
     return env
 
 
@@ -107,7 +110,14 @@ def standalone(settings: Settings) -> int:
         flush=True,
     )
     cmd = [str(Path(sys.executable).parent / "airflow"), "standalone"]
-    return subprocess.run(cmd, env=airflow_env()).returncode
+    process = subprocess.Popen(cmd, env=airflow_env())
+    while True:
+        try:
+            return process.wait()
+        except KeyboardInterrupt:
+            # Ctrl-C reached `airflow standalone` too: let it stop its parts
+            # (scheduler, DAG processor, ...) instead of killing it mid-way.
+            continue
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import urllib.error
 import urllib.request
 
 import pandas as pd
+import psutil
 import pytest
 
 from pipeline import io, market
@@ -94,13 +95,18 @@ def standalone(airflow_env, tmp_path_factory):
     try:
         yield settings, Api(f"http://localhost:{port}"), server, home
     finally:
-        os.killpg(server.pid, signal.SIGINT)
-        try:
-            server.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait()
+        _stop(server)
         log.close()
+
+
+def _stop(server: subprocess.Popen) -> None:
+    """Ctrl-C as a user would; then make sure no Airflow part outlives the test."""
+    parts = psutil.Process(server.pid).children(recursive=True)
+    os.killpg(server.pid, signal.SIGINT)
+    _, alive = psutil.wait_procs([psutil.Process(server.pid), *parts], timeout=60)
+    for process in alive:
+        process.kill()
+    server.wait()
 
 
 def test_a_run_triggered_over_rest_succeeds_and_writes_the_outputs(standalone):
