@@ -49,6 +49,7 @@ class Settings:
         "customer_growth=0.25,conversion=0.30,arpc=0.15,promotion_roi=0.20,"
         "fill_rate=0.10"
     )
+    kpi_targets: str = ""  # e.g. "conversion=0.5,fill_rate=0.95" over the defaults
     seed: int = 7
     duckdb_threads: int = 2
     duckdb_memory_limit: str = "4GB"

@@ -64,3 +64,33 @@ def postgres_url():
     finally:
         subprocess.run(_as_server_user([*ctl, "-m", "immediate", "stop"]), **run)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def xs_day(xs_ingested):
+    """The XS run date through planning and promotions.
+
+    The forecast is the last 7 days' mean per series (P90 = 1.5 x P50 + 1)
+    rather than a trained LightGBM: these tests are about the marketing side,
+    and training is what the forecast tests and the end-to-end run cover.
+    """
+    from pipeline import daily, io
+    from pipeline.planning import forecast_path
+    from pipeline.warehouse import query
+    from tests.conftest import XS_END
+
+    rows = query(
+        xs_ingested, "mart_demand_features", "where origin_date = $ds", {"ds": XS_END}
+    )
+    forecast = rows[["sku", "location_id", "target_date", "horizon_day"]].assign(
+        p50_units=rows.mean_7d_units.fillna(0.0),
+        p90_units=1.5 * rows.mean_7d_units.fillna(0.0) + 1,
+        model_version="naive-7d",
+    )
+    io.write_parquet(
+        forecast.rename(columns={"target_date": "forecast_date"}),
+        forecast_path(xs_ingested, XS_END),
+    )
+    daily.plan_replenishment(xs_ingested, XS_END)
+    daily.adjust_promotions(xs_ingested, XS_END)
+    return xs_ingested
