@@ -6,10 +6,11 @@ Per category, an ordinary least-squares fit of
                      + day-of-week + trend + share of the category's other SKUs
                      on promotion that day
 
-on SKU x location x day rows, stock-out days left out (their sales are
-censored). The series effect is removed by demeaning within each SKU x
-location (the within estimator), so the slope comes from price changes inside
-a series, i.e. promotions. The only price moves in the history are
+on SKU x day rows (units summed over locations: small counts would flatten
+log(1 + units) and understate the elasticity), days with a stock-out
+anywhere left out (their sales are censored). The series effect is removed by
+demeaning within each SKU (the within estimator), so the slope comes from
+price changes inside a series, i.e. promotions. The only price moves in the history are
 promotions, so thin categories get few of them: the estimate is shrunk
 towards ``prior`` by the number of promoted rows and clipped to a sane range.
 """
@@ -35,12 +36,13 @@ class ElasticityConfig:
 def fit_elasticities(daily: pd.DataFrame, cfg=ElasticityConfig()) -> pd.DataFrame:
     """Per category: elasticity (shrunk), fitted_elasticity, std_error, rows.
 
-    ``daily`` has sku, location_id, category, sales_date, units_sold,
+    ``daily`` has sku, category, sales_date, units_sold,
     promo_discount_pct and stockout, as ``mart_demand_daily`` joined with the
     product's category.
     """
     rows = []
-    for category, frame in daily[~daily.stockout].groupby("category", sort=True):
+    per_day = _per_sku_day(daily)
+    for category, frame in per_day[~per_day.stockout].groupby("category", sort=True):
         fitted, se, promoted = _fit_category(frame)
         weight = promoted / (promoted + cfg.prior_rows)
         shrunk = weight * fitted + (1 - weight) * cfg.prior if promoted else cfg.prior
@@ -57,13 +59,22 @@ def fit_elasticities(daily: pd.DataFrame, cfg=ElasticityConfig()) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
+def _per_sku_day(daily: pd.DataFrame) -> pd.DataFrame:
+    """Units summed over locations; a stock-out anywhere marks the day."""
+    return daily.groupby(["sku", "category", "sales_date"], as_index=False).agg(
+        units_sold=("units_sold", "sum"),
+        promo_discount_pct=("promo_discount_pct", "max"),
+        stockout=("stockout", "any"),
+    )
+
+
 def _fit_category(frame: pd.DataFrame) -> tuple[float, float, int]:
     """(elasticity, its standard error, promoted rows) of one category."""
     promoted = int((frame.promo_discount_pct > 0).sum())
     if promoted == 0 or frame.promo_discount_pct.nunique() < 2:
         return float("nan"), float("nan"), 0
     x = _design(frame)
-    series = frame.groupby(["sku", "location_id"]).ngroup().to_numpy()
+    series = frame.groupby("sku").ngroup().to_numpy()
     y = _demean(np.log1p(frame.units_sold.to_numpy(float)), series)
     x = np.column_stack([_demean(col, series) for col in x.T])
     beta, *_ = np.linalg.lstsq(x, y, rcond=None)

@@ -6,14 +6,17 @@ from models.elasticity import ElasticityConfig, fit_elasticities
 
 
 def _history(category, elasticity, promo_share, seed):
-    """Two SKUs x two locations x 120 days of constant-elasticity demand."""
+    """Two SKUs x two locations x 120 days of constant-elasticity demand.
+
+    A promotion covers its SKU at every location, as marketing's calendar does.
+    """
     rng = np.random.default_rng(seed)
     rows = []
     for sku in (f"{category}-1", f"{category}-2"):
-        for loc, level in (("L1", 150.0), ("L2", 300.0)):
-            for day in pd.date_range("2025-09-01", periods=120):
-                disc = rng.choice([0.1, 0.2, 0.3]) if rng.random() < promo_share else 0
-                weekly = 1.3 if day.dayofweek >= 5 else 1.0
+        for day in pd.date_range("2025-09-01", periods=120):
+            disc = rng.choice([0.1, 0.2, 0.3]) if rng.random() < promo_share else 0
+            weekly = 1.3 if day.dayofweek >= 5 else 1.0
+            for loc, level in (("L1", 150.0), ("L2", 300.0)):
                 mean = level * weekly * (1 - disc) ** (-elasticity)
                 units = rng.poisson(mean)
                 rows.append((sku, loc, category, day, units, disc, False))
@@ -41,7 +44,7 @@ def test_fitted_elasticity_recovers_the_truth_per_category():
 
 def test_stock_out_days_are_left_out():
     daily = _history("toys", 2.0, 0.3, 3)
-    clean = fit_elasticities(daily).elasticity.iat[0]
+    clean = fit_elasticities(daily).fitted_elasticity.iat[0]
     censored = daily.copy()
     promo = censored.promo_discount_pct > 0
     censored.loc[promo, "units_sold"] = 0  # sold out: promotions sold nothing
