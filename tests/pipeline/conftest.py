@@ -37,8 +37,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _as_server_user(args: list[str]) -> list[str]:
-    return ["runuser", "-u", "postgres", "--", *args] if os.geteuid() == 0 else args
+def _as_server_user(args: list[str]) -> None:
+    """Run a server command (as ``postgres`` when root); fail with its output."""
+    if os.geteuid() == 0:
+        args = ["runuser", "-u", "postgres", "--", *args]
+    done = subprocess.run(args, capture_output=True, text=True)
+    if done.returncode:
+        pytest.fail(f"{' '.join(args)} failed:\n{done.stderr}{done.stdout}", False)
 
 
 @pytest.fixture(scope="session")
@@ -49,20 +54,14 @@ def postgres_url():
     data, port = os.path.join(folder, "data"), _free_port()
     if os.geteuid() == 0:
         shutil.chown(folder, "postgres", "postgres")
-    run = dict(check=True, capture_output=True, text=True)
-    subprocess.run(
-        _as_server_user(
-            [f"{bindir}/initdb", "-D", data, "-A", "trust", "-U", "fusion"]
-        ),
-        **run,
-    )
+    _as_server_user([f"{bindir}/initdb", "-D", data, "-A", "trust", "-U", "fusion"])
     options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
     ctl = [f"{bindir}/pg_ctl", "-D", data, "-l", f"{folder}/log", "-w"]
-    subprocess.run(_as_server_user([*ctl, "-o", options, "start"]), **run)
+    _as_server_user([*ctl, "-o", options, "start"])
     try:
         yield f"postgresql+psycopg://fusion@127.0.0.1:{port}/postgres"
     finally:
-        subprocess.run(_as_server_user([*ctl, "-m", "immediate", "stop"]), **run)
+        _as_server_user([*ctl, "-m", "immediate", "stop"])
         shutil.rmtree(folder, ignore_errors=True)
 
 
