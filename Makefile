@@ -11,7 +11,7 @@ SIZE ?= S
 DAYS ?= 180
 SEED ?= 7
 
-.PHONY: install bench-install run test lint airflow bench clean lock
+.PHONY: install bench-install run test lint airflow bench clean lock system-deps
 
 install: $(VENV)/.installed
 
@@ -38,7 +38,7 @@ run: install  ## generate the demo market, run fusion_daily through Airflow, pri
 	$(BIN)/fusionloop demo --size $(SIZE) --days $(DAYS) --seed $(SEED)
 	$(BIN)/python -m pipeline.airflow_run
 
-test: install lint
+test: install lint system-deps
 	$(BIN)/python -m pytest
 
 lint: install
@@ -51,6 +51,15 @@ airflow: install  ## the Airflow UI with fusion_daily loaded
 
 bench: install  ## one day on the demo market, with and without Airflow -> BENCHMARKS.md
 	$(BIN)/python bench/day.py --size $(SIZE) --days $(DAYS)
+
+# The write-back tests start a throw-away PostgreSQL server and the KPI report
+# test opens the report in headless Chromium: Debian's packages, installed only
+# where missing (CI runs as root on a fresh machine).
+system-deps:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		(apt-get update && apt-get install -y --no-install-recommends postgresql-15)
+	@command -v chromium >/dev/null || \
+		(apt-get update && apt-get install -y --no-install-recommends chromium)
 
 clean:
 	rm -rf var .airflow

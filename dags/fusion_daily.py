@@ -14,9 +14,9 @@ FusionLoop's daily closed loop between marketing and operations.
    naive on held-back days) and `forecast_demand` over the horizon.
 4. **decide**: `plan_replenishment` (PuLP MILP on HiGHS) writes
    `out/<ds>/replenishment_plan.csv`; `adjust_promotions` proposes markdowns for
-   overstock and pauses for stock-out risk.
+   overstock and shrinks or pauses for stock-out risk.
 5. **write_back**: upserts the adjustments into marketing's database exactly
-   once and writes `out/<ds>/run_report.json`.
+   once; writes `out/<ds>/kpi_report.html` and `out/<ds>/run_report.json`.
 
 **Params**: `run_date` (default: the run's logical date), `horizon_days`,
 `service_level`, `budget_eur` (empty = the configured default). Every task is
@@ -187,7 +187,7 @@ def fusion_daily():
 
     @task(outlets=[MARKETING])
     def write_back(run: dict, model: dict, adjusted: dict) -> dict:
-        """Exactly-once upsert into marketing's `promotion_adjustments`; run report."""
+        """Exactly-once upsert into marketing's `promotion_adjustments`; reports."""
         from pipeline import daily
 
         return daily.write_back(_settings(run), run["ds"], model["model_version"])

@@ -1,11 +1,20 @@
 """Promotion policy: operations' position fed back into marketing's calendar.
 
-- Overstock: a SKU whose stock and planned arrivals cover more than
-  ``overstock_days`` even of P90 demand, with no promotion running, gets a
-  markdown aimed at the consenting segment that responds most, never below
-  the margin floor.
-- Stock-out risk: a SKU whose P90 demand over its lead time exceeds the stock
-  it will have by then gets its running or imminent promotions paused.
+- Overstock: a SKU whose stock, open orders and planned arrivals cover more
+  than ``overstock_days`` of P90 demand, or whose stock has not sold for
+  ``ageing_days``, with no promotion running, gets a markdown. Its depth is
+  the one that, at the category's fitted price elasticity, sells the excess
+  over the markdown window; never past the margin floor or ``max_markdown_pct``.
+  It is aimed at the consenting segments with the highest measured response
+  in the SKU's category. Markdowns are kept in order of the stock value they
+  free until the promotion budget (discount money) is spent.
+- Stock-out risk: a SKU whose P90 demand over its lead time exceeds its stock
+  and open orders gets its running or imminent promotions shrunk to the depth
+  supply can carry, or paused when none can; replenishment is told the units
+  to pre-stock (``prestock_requests``).
+
+Every adjustment carries its reason, expected units and margin effect (EUR,
+against running as before), so marketing can see what it trades.
 """
 
 from __future__ import annotations
@@ -13,9 +22,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
-
-ASSUMED_ELASTICITY = 1.5  # until a fitted elasticity per category exists
 
 COLUMNS = [
     "adjustment_id",
@@ -31,20 +39,31 @@ COLUMNS = [
     "margin_effect_eur",
     "reason",
 ]
+PRESTOCK_COLUMNS = [
+    "sku",
+    "promo_id",
+    "promo_start_date",
+    "shortfall_units",
+    "reason",
+]
 
 
 @dataclass(frozen=True)
 class PromoConfig:
-    """Thresholds of the policy (days, fractions of list price)."""
+    """Thresholds of the policy (days, fractions of list price, EUR)."""
 
     overstock_days: float = 30.0
-    markdown_pct: float = 0.2
+    markdown_pct: float = 0.2  # depth used when no elasticity is known
+    max_markdown_pct: float = 0.4
     markdown_days: int = 14
     margin_floor_pct: float = 0.05  # markdown price >= unit cost x (1 + floor)
     min_markdown_pct: float = 0.05
+    ageing_days: int = 28  # stock unsold this long counts as overstock
+    budget_eur: float = 5_000.0  # discount money all new markdowns may give away
+    target_segments: int = 1  # how many top-responding segments a markdown targets
 
 
-def sku_position(position, forecast, plan) -> pd.DataFrame:
+def sku_position(position, forecast, plan, ageing=None) -> pd.DataFrame:
     """Per SKU: stock, planned arrivals, daily P50 and P90, P90 over the lead time."""
     planned = (
         plan.groupby("sku").order_qty_units.sum()
@@ -55,9 +74,12 @@ def sku_position(position, forecast, plan) -> pd.DataFrame:
         position[["sku", "location_id", "lead_time_days"]], on=["sku", "location_id"]
     )
     in_lead = fc[fc.horizon_day <= fc.lead_time_days]
-    return (
+    if "category" not in position:
+        position = position.assign(category="all")
+    out = (
         position.groupby("sku")
         .agg(
+            category=("category", "first"),
             on_hand_units=("on_hand_units", "sum"),
             on_order_units=("on_order_units", "sum"),
             unit_cost_eur=("unit_cost_eur", "first"),
@@ -69,20 +91,46 @@ def sku_position(position, forecast, plan) -> pd.DataFrame:
             p90_daily_units=fc.groupby("sku").p90_units.sum() / fc.horizon_day.max(),
             p90_lead_units=in_lead.groupby("sku").p90_units.sum(),
         )
-        .fillna(0.0)
     )
+    unsold = ageing if ageing is not None else pd.Series(dtype=float)
+    out["days_since_sale"] = unsold.reindex(out.index)
+    num = out.columns.drop(["category", "days_since_sale"])
+    out[num] = out[num].fillna(0.0)
+    return out
 
 
-def propose(position, forecast, plan, promotions, response, ds: str, cfg=PromoConfig()):
-    """Return the day's adjustments (markdowns and pauses), one row each."""
-    sku = sku_position(position, forecast, plan)
+def live_promotions(promotions, ds: str, cfg=PromoConfig()) -> pd.DataFrame:
+    """Promotions running on ``ds`` or starting within the markdown window."""
     day = pd.Timestamp(ds)
-    live = promotions[
+    return promotions[
         (promotions.end_date > day)
         & promotions.status.isin(["active", "planned"])
         & (promotions.start_date <= day + pd.Timedelta(days=cfg.markdown_days))
     ]
-    rows = _pauses(sku, live, ds) + _markdowns(sku, live, response, ds, cfg)
+
+
+def propose(
+    position,
+    forecast,
+    plan,
+    promotions,
+    response,
+    ds: str,
+    cfg=PromoConfig(),
+    elasticity=None,
+    ageing=None,
+):
+    """Return the day's adjustments (markdowns, shrinks and pauses), one row each.
+
+    ``response``: segment, category (optional), response_lift,
+    consenting_customers. ``elasticity``: category -> elasticity (missing
+    categories use 1.5). ``ageing``: SKU -> days since its last sale.
+    """
+    sku = sku_position(position, forecast, plan, ageing)
+    elastic = _elasticity_lookup(sku, elasticity)
+    live = live_promotions(promotions, ds, cfg)
+    rows = _shortage_rows(sku, live, elastic, ds, cfg)
+    rows += _markdowns(sku, live, response, elastic, ds, cfg)
     return (
         pd.DataFrame(rows, columns=COLUMNS)
         .sort_values("adjustment_id")
@@ -90,83 +138,149 @@ def propose(position, forecast, plan, promotions, response, ds: str, cfg=PromoCo
     )
 
 
-def _pauses(sku, live, ds) -> list[list]:
+def prestock_requests(position, forecast, plan, promotions, ds, cfg=PromoConfig()):
+    """What replenishment should pre-stock for promotions a shortage threatens."""
+    sku = sku_position(position, forecast, plan)
+    risky = _at_risk(sku)
+    rows = [
+        [
+            p.sku,
+            p.promo_id,
+            p.start_date.strftime("%Y-%m-%d"),
+            round(s.p90_lead_units - s.on_hand_units - s.on_order_units, 1),
+            f"promotion {p.promo_id} ({p.discount_pct:.0%} off) needs "
+            f"{s.p90_lead_units:.0f} units over the lead time at P90; "
+            f"{s.on_hand_units + s.on_order_units:.0f} on hand and on order",
+        ]
+        for p in live_promotions(promotions, ds, cfg).itertuples()
+        if p.sku in risky.index
+        for s in [risky.loc[p.sku]]
+    ]
+    return pd.DataFrame(rows, columns=PRESTOCK_COLUMNS).sort_values(["sku", "promo_id"])
+
+
+def _elasticity_lookup(sku: pd.DataFrame, elasticity) -> pd.Series:
+    known = pd.Series(elasticity if elasticity is not None else {}, dtype=float)
+    return sku.category.map(known).fillna(1.5)
+
+
+def _lift(depth: float, elasticity: float) -> float:
+    """Demand multiplier of a ``depth`` markdown (constant elasticity)."""
+    return (1 - depth) ** (-elasticity)
+
+
+def _at_risk(sku: pd.DataFrame) -> pd.DataFrame:
+    return sku[sku.p90_lead_units > sku.on_hand_units + sku.on_order_units]
+
+
+def _shortage_rows(sku, live, elastic, ds, cfg) -> list[list]:
+    """Shrink a threatened promotion to what supply carries, or pause it."""
+    risky = _at_risk(sku)
     rows = []
-    supply = sku.on_hand_units + sku.on_order_units
-    risky = sku[sku.p90_lead_units > supply]
     for p in live[live.sku.isin(risky.index)].itertuples():
-        s = risky.loc[p.sku]
+        s, e = risky.loc[p.sku], elastic[p.sku]
+        supply = s.on_hand_units + s.on_order_units
+        base = s.p90_lead_units / _lift(p.discount_pct, e)  # demand without it
+        depth = 0.0
+        if supply > base:
+            depth = _floor_pct(1 - (supply / base) ** (-1 / e))
+        depth = depth if cfg.min_markdown_pct <= depth < p.discount_pct else 0.0
+        action = "shrink" if depth else "pause"
+        start = max(p.start_date, pd.Timestamp(ds) + pd.Timedelta(days=1))
+        days = max((p.end_date - start).days + 1, 0)
+        before = s.p50_daily_units * days
+        after = before * _lift(depth, e) / _lift(p.discount_pct, e)
+        margin = _margin(after, depth, s) - _margin(before, p.discount_pct, s)
         reason = (
             f"stock-out risk: P90 demand over lead time {s.p90_lead_units:.0f} units "
-            f"> {s.on_hand_units + s.on_order_units:.0f} on hand and on order"
+            f"> {supply:.0f} on hand and on order; "
+            + (f"shrink to {depth:.0%} off" if depth else "pause")
+            + "; replenishment asked to pre-stock"
         )
         rows.append(
-            [
-                f"{ds}:pause:{p.promo_id}",
-                ds,
-                "pause",
-                p.promo_id,
-                p.sku,
-                p.discount_pct,
-                p.target_segment,
-                ds,
-                p.end_date.strftime("%Y-%m-%d"),
-                -round(s.p50_daily_units * p.discount_pct * ASSUMED_ELASTICITY, 1),
-                0.0,
-                reason,
-            ]
+            [f"{ds}:{action}:{p.promo_id}:{p.target_segment}", ds, action, p.promo_id]
+            + [p.sku, depth, p.target_segment, f"{start:%Y-%m-%d}"]
+            + [f"{p.end_date:%Y-%m-%d}", round(after - before, 1), round(margin, 2)]
+            + [reason]
         )
     return rows
 
 
-def _markdowns(sku, live, response, ds, cfg) -> list[list]:
+def _margin(units: float, depth: float, s) -> float:
+    return units * (s.list_price_eur * (1 - depth) - s.unit_cost_eur)
+
+
+def _floor_pct(x: float) -> float:
+    return math.floor(x * 100 + 1e-9) / 100
+
+
+def _markdown_depth(s, cover: float, e: float, cfg) -> float:
+    """Depth that sells the stock above ``overstock_days`` of cover, within bounds."""
+    floor = 1 - s.unit_cost_eur * (1 + cfg.margin_floor_pct) / s.list_price_eur
+    base = s.p50_daily_units * cfg.markdown_days
+    excess = max(s.p90_daily_units * (cover - cfg.overstock_days), 0.0)
+    wanted = cfg.markdown_pct
+    if base > 0 and excess > 0:
+        wanted = 1 - (1 + excess / base) ** (-1 / e)
+    depth = _floor_pct(min(max(wanted, cfg.min_markdown_pct), cfg.max_markdown_pct))
+    return min(depth, _floor_pct(floor))  # never past the floor
+
+
+def _markdowns(sku, live, response, elastic, ds, cfg) -> list[list]:
     stock = sku.on_hand_units + sku.on_order_units + sku.planned_units
     cover = stock / sku.p90_daily_units.clip(lower=1e-3)
-    over = sku[(cover > cfg.overstock_days) & ~sku.index.isin(live.sku)]
-    target = _best_segment(response)
+    aged = (sku.days_since_sale >= cfg.ageing_days) & (stock > 0)
+    over = sku[((cover > cfg.overstock_days) | aged) & ~sku.index.isin(live.sku)]
+    value = (stock * sku.unit_cost_eur).rename("stock_value_eur")
+    over = over.join(value).sort_values("stock_value_eur", ascending=False)
     start = pd.Timestamp(ds) + pd.Timedelta(days=1)
     end = start + pd.Timedelta(days=cfg.markdown_days - 1)
-    rows = []
+    rows, spent = [], 0.0
     for name, s in over.iterrows():
-        floor = 1 - s.unit_cost_eur * (1 + cfg.margin_floor_pct) / s.list_price_eur
-        depth = (
-            math.floor(min(cfg.markdown_pct, floor) * 100 + 1e-9) / 100
-        )  # never past the floor
-        if depth < cfg.min_markdown_pct:
+        e = elastic[name]
+        depth = _markdown_depth(s, cover[name], e, cfg)
+        targets = best_segments(response, s.category, cfg.target_segments)
+        if depth < cfg.min_markdown_pct or targets.empty:
             continue
         base = s.p50_daily_units * cfg.markdown_days
-        units = base * (1 - depth) ** (-ASSUMED_ELASTICITY)
-        margin = units * (s.list_price_eur * (1 - depth) - s.unit_cost_eur) - base * (
-            s.list_price_eur - s.unit_cost_eur
-        )
+        units = base * _lift(depth, e)
+        cost = units * s.list_price_eur * depth
+        if spent + cost > cfg.budget_eur:
+            continue
+        spent += cost
+        why = "ageing stock" if cover[name] <= cfg.overstock_days else "overstock"
         reason = (
-            f"overstock: {cover[name]:.0f} days of cover (> {cfg.overstock_days:.0f}); "
-            f"{depth:.0%} off for segment {target}"
+            f"{why}: {cover[name]:.0f} days of cover (> {cfg.overstock_days:.0f}); "
+            f"{depth:.0%} off at elasticity {e:.2f}"
         )
-        rows.append(
-            [
-                f"{ds}:markdown:{name}",
-                ds,
-                "markdown",
-                f"ADJ{start:%Y%m%d}-{name}",
-                name,
-                depth,
-                target,
-                f"{start:%Y-%m-%d}",
-                f"{end:%Y-%m-%d}",
-                round(units, 1),
-                round(margin, 2),
-                reason,
-            ]
-        )
+        share = targets.weight / targets.weight.sum()
+        for t, w in zip(targets.itertuples(), share, strict=True):
+            rows.append(
+                [f"{ds}:markdown:{name}:{t.segment}", ds, "markdown"]
+                + [f"ADJ{start:%Y%m%d}-{name}", name, depth, t.segment]
+                + [f"{start:%Y-%m-%d}", f"{end:%Y-%m-%d}", round(units * w, 1)]
+                + [round(w * (_margin(units, depth, s) - _margin(base, 0.0, s)), 2)]
+                + [f"{reason}; segment {t.segment} lift {t.response_lift:.2f}"]
+            )
     return rows
 
 
-def _best_segment(response: pd.DataFrame) -> str:
-    """The consenting segment with the highest measured promotion lift."""
+def best_segments(response: pd.DataFrame, category: str, k: int) -> pd.DataFrame:
+    """The ``k`` consenting segments with the highest lift in ``category``.
+
+    A segment without consenting customers is never targeted. Where the
+    category has no measurement, the segment's lift over all categories is used.
+    """
     ok = response[response.consenting_customers > 0]
-    if ok.empty:
-        return "all"
-    return ok.sort_values(
-        ["response_lift", "segment"], ascending=[False, True]
-    ).segment.iat[0]
+    if "category" in ok:
+        mine = ok[ok.category == category]
+        ok = mine if len(mine) else _pooled(ok)
+    ok = ok.sort_values(["response_lift", "segment"], ascending=[False, True]).head(k)
+    return ok.assign(weight=np.maximum(ok.response_lift, 1e-6))
+
+
+def _pooled(response: pd.DataFrame) -> pd.DataFrame:
+    return response.groupby("segment", as_index=False).agg(
+        response_lift=("response_lift", "mean"),
+        consenting_customers=("consenting_customers", "first"),
+    )

@@ -85,7 +85,9 @@ def adjust_promotions(settings: Settings, ds: str) -> dict:
 
 
 def write_back(settings: Settings, ds: str, model_version: str) -> dict:
-    """Upsert the adjustments into marketing's database; write ``run_report.json``."""
+    """Upsert the adjustments into marketing's database; write the KPI report
+    (``kpi_report.html``) and ``run_report.json``."""
+    from pipeline.kpi_report import build_kpi_report
     from pipeline.report import build_report
     from pipeline.writeback import write_back as upsert
 
@@ -99,6 +101,7 @@ def write_back(settings: Settings, ds: str, model_version: str) -> dict:
         "write_back",
         lambda: upsert(settings.marketing_url, ds, adjustments, model_version),
     )
+    _timed(settings, ds, "kpi_report", lambda: build_kpi_report(settings, ds))
     report = build_report(settings, ds)
     io.write_json(report, settings.out_dir(ds) / "run_report.json")
     return result

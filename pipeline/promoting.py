@@ -1,35 +1,127 @@
-"""Adjust promotions for the run date and write marketing's CSV."""
+"""Score customers, measure responses, adjust promotions; write marketing's CSVs.
+
+Outputs for run date ``ds``:
+- ``out/<ds>/promotion_adjustments.csv``: one row per markdown, shrink or pause;
+- ``out/<ds>/prestock_requests.csv``: units replenishment should pre-stock
+  for promotions a shortage threatens;
+- ``out/<ds>/customer_segments.csv``, ``segment_response.csv``,
+  ``price_elasticity.csv``: what the decisions were based on;
+- ``lake/segments/ds=<ds>/part-0.parquet``: each customer's scores and CLV.
+"""
 
 from __future__ import annotations
 
 import pandas as pd
 
-from models.promotions import PromoConfig, propose
+from models.elasticity import ElasticityConfig, fit_elasticities
+from models.promotions import PromoConfig, prestock_requests, propose
+from models.segments import (
+    SegmentConfig,
+    customer_value,
+    promotion_response,
+    score_customers,
+    segment_summary,
+)
 from pipeline import io
 from pipeline.planning import forecast_path
 from pipeline.settings import Settings
 from pipeline.warehouse import query
 
 
-def adjust_promotions(settings: Settings, ds: str) -> dict:
-    """Propose markdowns and pauses; write ``out/<ds>/promotion_adjustments.csv``."""
-    plan = pd.read_csv(settings.out_dir(ds) / "replenishment_plan.csv")
-    adjustments = propose(
-        position=query(settings, "mart_inventory_position"),
-        forecast=pd.read_parquet(forecast_path(settings, ds)),
-        plan=plan,
-        promotions=query(settings, "stg_promotions"),
-        response=query(settings, "mart_segment_response"),
-        ds=ds,
-        cfg=PromoConfig(
-            overstock_days=settings.overstock_days,
-            markdown_pct=settings.markdown_pct,
-            markdown_days=settings.markdown_days,
-        ),
+def segments_path(settings: Settings, ds: str):
+    return settings.lake / "segments" / f"ds={ds}" / "part-0.parquet"
+
+
+def score_segments(settings: Settings, ds: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(customers with scores and CLV, response per segment x category)."""
+    cfg = SegmentConfig(
+        recency_weight=settings.rfm_recency_weight,
+        frequency_weight=settings.rfm_frequency_weight,
+        monetary_weight=settings.rfm_monetary_weight,
     )
-    path = io.write_csv(adjustments, settings.out_dir(ds) / "promotion_adjustments.csv")
+    scored = score_customers(query(settings, "mart_customer_activity"), ds, cfg)
+    valued = customer_value(scored, ds, cfg)
+    response = promotion_response(
+        query(settings, "mart_segment_promo_units"),
+        query(settings, "mart_promotion_days"),
+        valued,
+        cfg,
+    )
+    consent = valued.groupby("segment").marketing_consent.sum().astype(int)
+    response["consenting_customers"] = (
+        response.segment.map(consent).fillna(0).astype(int)
+    )
+    return valued, response
+
+
+def category_elasticities(settings: Settings) -> pd.DataFrame:
+    """Fitted price elasticity per category from the demand history."""
+    daily = query(settings, "mart_demand_daily")
+    category = query(settings, "stg_products")[["sku", "category"]]
+    return fit_elasticities(
+        daily.merge(category, on="sku"),
+        ElasticityConfig(prior=settings.prior_elasticity),
+    )
+
+
+def days_since_sale(settings: Settings, ds: str) -> pd.Series:
+    """Per SKU: days since it last sold anywhere (ageing stock)."""
+    daily = query(settings, "mart_demand_daily")
+    last = daily[daily.units_sold > 0].groupby("sku").sales_date.max()
+    first = daily.sales_date.min()
+    never = pd.Series(first, index=daily.sku.unique()).drop(last.index)
+    return (pd.Timestamp(ds) - pd.concat([last, never])).dt.days
+
+
+def promo_config(settings: Settings) -> PromoConfig:
+    return PromoConfig(
+        overstock_days=settings.overstock_days,
+        markdown_pct=settings.markdown_pct,
+        markdown_days=settings.markdown_days,
+        max_markdown_pct=settings.max_markdown_pct,
+        margin_floor_pct=settings.margin_floor_pct,
+        ageing_days=settings.ageing_days,
+        budget_eur=settings.promo_budget_eur,
+        target_segments=settings.target_segments,
+    )
+
+
+def adjust_promotions(settings: Settings, ds: str) -> dict:
+    """Propose markdowns, shrinks and pauses; write them and their evidence."""
+    customers, response = score_segments(settings, ds)
+    elasticity = category_elasticities(settings)
+    position = query(settings, "mart_inventory_position")
+    forecast = pd.read_parquet(forecast_path(settings, ds))
+    plan = pd.read_csv(settings.out_dir(ds) / "replenishment_plan.csv")
+    promotions = query(settings, "stg_promotions")
+    cfg = promo_config(settings)
+    adjustments = propose(
+        position,
+        forecast,
+        plan,
+        promotions,
+        response,
+        ds,
+        cfg,
+        elasticity=elasticity.set_index("category").elasticity.to_dict(),
+        ageing=days_since_sale(settings, ds),
+    )
+    prestock = prestock_requests(position, forecast, plan, promotions, ds, cfg)
+    summary = segment_summary(customers)
+    out = settings.out_dir(ds)
+    io.write_parquet(customers, segments_path(settings, ds))
+    io.write_csv(summary, out / "customer_segments.csv")
+    io.write_csv(response, out / "segment_response.csv")
+    io.write_csv(elasticity, out / "price_elasticity.csv")
+    io.write_csv(prestock, out / "prestock_requests.csv")
+    path = io.write_csv(adjustments, out / "promotion_adjustments.csv")
     return {
         "path": str(path),
         "markdowns": int((adjustments.action == "markdown").sum()),
         "pauses": int((adjustments.action == "pause").sum()),
+        "shrinks": int((adjustments.action == "shrink").sum()),
+        "prestock_requests": len(prestock),
+        "expected_units": round(float(adjustments.expected_units.sum()), 1),
+        "margin_effect_eur": round(float(adjustments.margin_effect_eur.sum()), 2),
+        "segment_sizes": summary.set_index("segment").customers.astype(int).to_dict(),
     }

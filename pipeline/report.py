@@ -47,14 +47,37 @@ def build_report(settings: Settings, ds: str) -> dict:
         "plan": stages["plan_replenishment"]["result"],
         "promotions": stages["adjust_promotions"]["result"],
         "write_back": stages["write_back"]["result"],
+        "kpi": stages["kpi_report"]["result"],
         "outputs": {
             "replenishment_plan": str(settings.out_dir(ds) / "replenishment_plan.csv"),
             "promotion_adjustments": str(
                 settings.out_dir(ds) / "promotion_adjustments.csv"
             ),
-            "marketing_db": settings.marketing_url,
+            "marketing_db": _without_password(settings.marketing_url),
+            "kpi_report": str(settings.out_dir(ds) / "kpi_report.html"),
         },
     }
+
+
+def _without_password(url: str) -> str:
+    """``url`` safe to print: a password in it is masked."""
+    from sqlalchemy.engine import make_url
+
+    return url if url.startswith("sqlite") else make_url(url).render_as_string()
+
+
+def _marketing_lines(report: dict) -> list[str]:
+    """Shrinks, the adjustments' expected effect, segment sizes and PScore."""
+    pr, k = report["promotions"], report["kpi"]
+    sizes = ", ".join(f"{s} {n:,}" for s, n in pr["segment_sizes"].items())
+    return [
+        f"  {pr['shrinks']} shrinks, {pr['prestock_requests']} pre-stock requests; "
+        f"expected effect {pr['expected_units']:+,.1f} units, "
+        f"{pr['margin_effect_eur']:+,.2f} EUR margin",
+        f"customer segments: {sizes}",
+        f"KPI report: PScore {k['pscore']:.1f}"
+        + (f" (flagged: {', '.join(k['flagged_kpis'])})" if k["flagged_kpis"] else ""),
+    ]
 
 
 def format_summary(report: dict) -> str:
@@ -94,6 +117,9 @@ def format_summary(report: dict) -> str:
     lines += [
         f"promotion adjustments: {pr['markdowns']} markdowns, {pr['pauses']} pauses; "
         f"write-back: {wb['rows']} rows, {wb['reason']}",
+    ]
+    lines += _marketing_lines(report)
+    lines += [
         "",
         "outputs:",
     ] + [f"  {k}: {v}" for k, v in report["outputs"].items()]

@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 _REPO = Path(__file__).resolve().parent.parent
+# Airflow's environment form of the connection ``fusion_marketing`` (a URI);
+# used for the marketing database when FUSION_MARKETING_DB_URL is not set.
+_AIRFLOW_MARKETING = "AIRFLOW_CONN_FUSION_MARKETING"
 
 
 @dataclass(frozen=True)
@@ -23,7 +26,7 @@ class Settings:
     fusion_home: Path = _REPO / "var"
     sql_dir: Path = _REPO / "sql"
     expectations_dir: Path = _REPO / "expectations"
-    marketing_db_url: str = ""  # default: sqlite file under fusion_home
+    marketing_db_url: str = field(default="", repr=False)  # default: sqlite file
     horizon_days: int = 14  # longest demo lead time (7) + review period (7)
     service_level: float = 0.9  # protected demand quantile for the plan
     budget_eur: float = 60_000.0  # purchasing budget over the horizon
@@ -32,6 +35,21 @@ class Settings:
     overstock_days: float = 30.0  # days of P90 cover above which we mark down
     markdown_pct: float = 0.2  # markdown depth proposed for overstock
     markdown_days: int = 14  # how long a proposed markdown runs
+    # Marketing side (issue 7): segments, promotion policy, KPI report.
+    rfm_recency_weight: float = 0.30  # RFM weights, normalised to sum to 1
+    rfm_frequency_weight: float = 0.35
+    rfm_monetary_weight: float = 0.35
+    prior_elasticity: float = 1.5  # where a category's history shows little
+    max_markdown_pct: float = 0.4  # deepest markdown the policy proposes
+    margin_floor_pct: float = 0.05  # markdown price >= unit cost x (1 + floor)
+    ageing_days: int = 28  # stock unsold this long is marked down
+    promo_budget_eur: float = 5_000.0  # discount money new markdowns may give
+    target_segments: int = 1  # top-responding consenting segments per markdown
+    kpi_weights: str = (  # PScore weights, normalised to sum to 1
+        "customer_growth=0.25,conversion=0.30,arpc=0.15,promotion_roi=0.20,"
+        "fill_rate=0.10"
+    )
+    kpi_targets: str = ""  # e.g. "conversion=0.5,fill_rate=0.95" over the defaults
     seed: int = 7
     duckdb_threads: int = 2
     duckdb_memory_limit: str = "4GB"
@@ -80,7 +98,10 @@ class Settings:
         """Defaults < ``$FUSION_CONFIG`` TOML < ``FUSION_<FIELD>`` env < overrides.
 
         The home folder is ``FUSION_HOME``; other fields ``FUSION_<FIELD>``,
-        e.g. ``FUSION_BUDGET_EUR=80000``.
+        e.g. ``FUSION_BUDGET_EUR=80000``. The marketing database URL, which
+        may hold a password, comes from ``FUSION_MARKETING_DB_URL`` or else
+        from the Airflow connection ``fusion_marketing`` given as
+        ``AIRFLOW_CONN_FUSION_MARKETING``; never from a file in git.
         """
         values: dict = {}
         config = os.environ.get("FUSION_CONFIG")
@@ -90,6 +111,8 @@ class Settings:
             env = os.environ.get(_env_name(f.name))
             if env is not None:
                 values[f.name] = env
+        if "marketing_db_url" not in values and os.environ.get(_AIRFLOW_MARKETING):
+            values["marketing_db_url"] = os.environ[_AIRFLOW_MARKETING]
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**{k: _coerce(cls, k, v) for k, v in values.items()})
 

@@ -27,8 +27,10 @@ MODELS = (
     "marts/mart_demand_daily",
     "marts/mart_demand_features",
     "marts/mart_inventory_position",
-    "marts/mart_customer_segments",
-    "marts/mart_segment_response",
+    "marts/mart_customer_activity",
+    "marts/mart_segment_promo_units",
+    "marts/mart_promotion_days",
+    "marts/mart_promotion_roi",
 )
 
 

@@ -6,6 +6,12 @@ ledger row records the batch's hash. A retry or re-run of the same batch is a
 no-op; a changed batch replaces the old one whole. SQLite (the default) takes
 the write lock up front (``BEGIN IMMEDIATE``) with a busy timeout; any other
 SQLAlchemy URL (e.g. PostgreSQL) uses its native ``ON CONFLICT`` upsert.
+
+Two writers of the same day at once (a retry racing a slow first attempt)
+are serialised before anything is read: SQLite by its write lock, PostgreSQL
+by a transaction-scoped advisory lock. The second writer then sees
+the first one's ledger row and changes nothing. The tables are created inside
+the same transaction, so even the first run's DDL cannot race.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from sqlalchemy import event
 
 from models.promotions import COLUMNS
 
+_LOCK = {"key": "fusion_writeback"}
 _meta = sa.MetaData()
 adjustments_table = sa.Table(
     "promotion_adjustments",
@@ -47,9 +54,13 @@ ledger_table = sa.Table(
 
 
 def engine_for(url: str) -> sa.Engine:
-    """An engine for ``url``; SQLite gets BEGIN IMMEDIATE and a busy timeout."""
+    """An engine for ``url``; SQLite gets BEGIN IMMEDIATE and a busy timeout.
+
+    PostgreSQL URLs in Airflow's form (``postgres://``, ``postgresql://``) are
+    driven by psycopg 3.
+    """
     if not url.startswith("sqlite"):
-        return sa.create_engine(url)
+        return sa.create_engine(_psycopg_url(url))
     engine = sa.create_engine(url, connect_args={"timeout": 30})
 
     @event.listens_for(engine, "connect")
@@ -71,8 +82,9 @@ def write_back(
     digest = hashlib.sha256(repr(rows).encode()).hexdigest()
     engine = engine_for(url)
     try:
-        _meta.create_all(engine)
         with engine.begin() as con:
+            _lock_writers(con)
+            _meta.create_all(con)
             done = con.execute(
                 sa.select(ledger_table.c.batch_sha256).where(ledger_table.c.ds == ds)
             ).scalar()
@@ -105,6 +117,24 @@ def write_back(
     finally:
         engine.dispose()
     return {"applied": True, "rows": len(rows), "reason": "batch written"}
+
+
+def _psycopg_url(url: str) -> str:
+    for scheme in ("postgres://", "postgresql://"):
+        if url.startswith(scheme):
+            return "postgresql+psycopg://" + url[len(scheme) :]
+    return url
+
+
+def _lock_writers(con: sa.Connection) -> None:
+    """Serialise write-backs until the transaction ends (PostgreSQL).
+
+    One lock for every day: write-backs are rare and short, and the first
+    one's ``create table`` must not race another day's. SQLite needs nothing
+    here: BEGIN IMMEDIATE already holds its write lock.
+    """
+    if con.dialect.name == "postgresql":
+        con.execute(sa.text("select pg_advisory_xact_lock(hashtext(:key))"), _LOCK)
 
 
 def _records(adjustments: pd.DataFrame, model_version: str) -> list[dict]:

@@ -47,6 +47,11 @@ def _apply_adjustments(state: MarketState, adj: pd.DataFrame, day) -> None:
     pauses = adj[adj.action == "pause"]
     paused = state.promotions.promo_id.isin(pauses.promo_id)
     state.promotions.loc[paused, "paused_from"] = day
+    shrinks = adj[adj.action == "shrink"].set_index("promo_id").discount_pct
+    shrunk = state.promotions.promo_id.isin(shrinks.index)
+    state.promotions.loc[shrunk, "discount_pct"] = (
+        state.promotions.loc[shrunk, "promo_id"].map(shrinks).astype(float)
+    )
     marks = adj[adj.action == "markdown"]
     if not marks.empty:
         new = pd.DataFrame(

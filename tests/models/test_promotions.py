@@ -1,13 +1,15 @@
 import pandas as pd
+import pytest
 
-from models.promotions import PromoConfig, propose
+from models.promotions import PromoConfig, prestock_requests, propose
 
 DS = "2026-01-31"
 
 
-def _position(sku, on_hand, on_order=0, cost=5.0, price=10.0):
+def _position(sku, on_hand, on_order=0, cost=5.0, price=10.0, category="toys"):
     return dict(
         sku=sku,
+        category=category,
         location_id="L1",
         on_hand_units=on_hand,
         on_order_units=on_order,
@@ -32,9 +34,10 @@ def _forecast(sku, daily):
 
 RESPONSE = pd.DataFrame(
     {
-        "segment": ["potential", "high_value", "churn_risk"],
-        "response_lift": [1.8, 1.1, 2.5],
-        "consenting_customers": [50, 20, 0],
+        "segment": ["potential", "high_value", "churn_risk", "low_value"],
+        "category": ["toys", "toys", "toys", "grocery"],
+        "response_lift": [1.8, 1.1, 2.5, 3.0],
+        "consenting_customers": [50, 20, 0, 10],
     }
 )
 NO_PLAN = pd.DataFrame(columns=["sku", "order_qty_units"])
@@ -65,8 +68,10 @@ def test_overstock_gets_a_markdown_for_the_best_consenting_segment():
     assert (
         row.sku == "SLOW" and row.target_segment == "potential"
     )  # churn_risk has no consent
-    assert row.start_date == "2026-02-01" and row.discount_pct == 0.2
+    assert row.start_date == "2026-02-01" and row.end_date == "2026-02-14"
+    assert row.discount_pct == 0.4  # 333 days of cover: the deepest allowed
     assert "overstock" in row.reason
+    assert row.expected_units > 14  # more than the 14 units at full price
 
 
 def test_markdown_never_goes_below_the_margin_floor():
@@ -133,3 +138,84 @@ def test_config_threshold_is_used():
         )
         == 1
     )
+
+
+def test_depth_follows_the_fitted_elasticity():
+    """Excess of 30 units over 14 days of 1/day: 1 - (1 + 30/14) ** (-1/e)."""
+    pos = pd.DataFrame([_position("SLOW", on_hand=105)])
+    fc = pd.DataFrame(_forecast("SLOW", 1.0))
+    cfg = PromoConfig(overstock_days=50)  # 105 / 1.5 = 70 days; excess 30 units
+    elastic = propose(pos, fc, NO_PLAN, _promos([]), RESPONSE, DS, cfg, {"toys": 3.0})
+    inelastic = propose(pos, fc, NO_PLAN, _promos([]), RESPONSE, DS, cfg, {"toys": 1.5})
+    assert elastic.discount_pct.tolist() == [0.31]
+    assert inelastic.discount_pct.tolist() == [0.4]  # would need 53 %: capped
+    # The expected units follow the same curve: 14 x 0.69 ** -3.
+    assert elastic.expected_units.iat[0] == pytest.approx(14 * 0.69**-3, abs=0.1)
+
+
+def test_markdown_targets_the_best_consenting_segment_of_its_category():
+    pos = pd.DataFrame(
+        [
+            _position("TOY", on_hand=500),
+            _position("FOOD", on_hand=500, category="grocery"),
+            _position("PEN", on_hand=500, category="stationery"),
+        ]
+    )
+    fc = pd.DataFrame(
+        _forecast("TOY", 1.0) + _forecast("FOOD", 1.0) + _forecast("PEN", 1.0)
+    )
+    adj = propose(pos, fc, NO_PLAN, _promos([]), RESPONSE, DS).set_index("sku")
+    assert adj.target_segment.to_dict() == {
+        "FOOD": "low_value",  # the only grocery measurement
+        "PEN": "low_value",  # unmeasured category: best pooled lift with consent
+        "TOY": "potential",  # churn_risk responds more but gave no consent
+    }
+    nobody = RESPONSE.assign(consenting_customers=0)
+    assert propose(pos, fc, NO_PLAN, _promos([]), nobody, DS).empty
+
+
+def test_budget_cap_keeps_the_most_valuable_markdowns():
+    pos = pd.DataFrame([_position("BIG", on_hand=900), _position("SMALL", on_hand=300)])
+    fc = pd.DataFrame(_forecast("BIG", 1.0) + _forecast("SMALL", 1.0))
+    both = propose(pos, fc, NO_PLAN, _promos([]), RESPONSE, DS)
+    one_cost = (both.expected_units * 10 * both.discount_pct).iat[0]
+    capped = propose(
+        pos,
+        fc,
+        NO_PLAN,
+        _promos([]),
+        RESPONSE,
+        DS,
+        PromoConfig(budget_eur=one_cost + 1),
+    )
+    assert both.sku.tolist() == ["BIG", "SMALL"]
+    assert capped.sku.tolist() == ["BIG"]  # more stock value freed first
+
+
+def test_shortage_shrinks_when_supply_carries_a_smaller_discount():
+    # P90 over the 3-day lead time: 3 x 6 = 18 units with 30 % off; without the
+    # promotion 18 x 0.7 ** 1.5 = 10.5; 14 on hand carry at most 17 % off.
+    pos = pd.DataFrame([_position("WARM", on_hand=14)])
+    promos = _promos(
+        [["P1", "WARM", "2026-01-25", "2026-02-10", 0.3, "active", "potential"]]
+    )
+    adj = propose(
+        pos, pd.DataFrame(_forecast("WARM", 4.0)), NO_PLAN, promos, RESPONSE, DS
+    )
+    assert adj[["action", "promo_id", "discount_pct"]].values.tolist() == [
+        ["shrink", "P1", 0.17]
+    ]
+    assert adj.expected_units.iat[0] < 0 and "pre-stock" in adj.reason.iat[0]
+
+
+def test_prestock_request_names_the_shortfall():
+    pos = pd.DataFrame([_position("HOT", on_hand=5, on_order=3)])
+    promos = _promos(
+        [["P1", "HOT", "2026-02-03", "2026-02-10", 0.3, "planned", "potential"]]
+    )
+    req = prestock_requests(
+        pos, pd.DataFrame(_forecast("HOT", 4.0)), NO_PLAN, promos, DS
+    )
+    assert req[["sku", "promo_id", "shortfall_units"]].values.tolist() == [
+        ["HOT", "P1", 18.0 - 8.0]
+    ]

@@ -68,6 +68,11 @@ def test_step_places_the_plan_orders_and_applies_pauses(tmp_path):
             }
         ]
     )
+    other = state.promotions.iloc[1]
+    shrink = adj.assign(
+        adjustment_id="y", action="shrink", promo_id=other.promo_id, discount_pct=0.05
+    )
+    adj = pd.concat([adj, shrink])
     write_back(s.marketing_url, "2026-01-20", adj, "v")
     market.step(s, "2026-01-21")
     after = MarketState.load(s.sim_dir)
@@ -79,6 +84,7 @@ def test_step_places_the_plan_orders_and_applies_pauses(tmp_path):
     ]
     paused = after.promotions.set_index("promo_id").paused_from[promo.promo_id]
     assert paused == pd.Timestamp("2026-01-21")
+    assert after.promotions.set_index("promo_id").discount_pct[other.promo_id] == 0.05
     assert (s.landing / "2026-01-21" / "orders.csv").exists()
 
 

@@ -55,17 +55,23 @@ def test_forecast_rows_exist_for_every_series_and_horizon_day(xs_ingested):
     assert rows.target_units.isna().all()
 
 
-def test_segments_cover_every_customer(xs_ingested):
-    seg = query(xs_ingested, "mart_customer_segments")
+def test_customer_activity_covers_every_customer(xs_ingested):
+    activity = query(xs_ingested, "mart_customer_activity")
     customers = query(xs_ingested, "stg_customers")
-    assert len(seg) == len(customers)
-    assert set(seg.segment) <= {
-        "high_value",
-        "potential",
-        "churn_risk",
-        "low_value",
-        "new",
-    }
+    assert sorted(activity.customer_id) == sorted(customers.customer_id)
+    buyers = activity[activity.orders_365d > 0]
+    assert (buyers.spend_365d_eur > buyers.margin_365d_eur).all()
+    assert activity[activity.orders_365d == 0].recency_days.isna().all()
+
+
+def test_promotion_days_lie_inside_their_promotions(xs_ingested):
+    days = query(xs_ingested, "mart_promotion_days")
+    promos = query(xs_ingested, "stg_promotions").set_index("promo_id")
+    joined = days.join(promos[["start_date", "end_date"]], on="promo_id")
+    assert len(days) > 0
+    assert (joined.promo_date >= joined.start_date).all()
+    assert (joined.promo_date <= joined.end_date).all()
+    assert (joined.promo_date <= pd.Timestamp(XS_END)).all()
 
 
 def test_readers_do_not_block_each_other(xs_ingested):

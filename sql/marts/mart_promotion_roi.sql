@@ -1,0 +1,21 @@
+-- Promotion return per sales channel and targeted segment over the 90 days to
+-- the run date: ROI = (gross margin of promoted lines - discount given) /
+-- discount given, the business's (revenue - marketing cost) / marketing cost
+-- with the discount as the marketing cost.
+select
+    o.channel,
+    pr.target_segment,
+    count(distinct o.promo_id) as promotions,
+    sum(o.qty_units) as units,
+    sum(o.qty_units * o.unit_price_eur * (1 - o.discount_pct)) as revenue_eur,
+    sum(o.qty_units * o.unit_price_eur * o.discount_pct) as discount_eur,
+    sum(o.qty_units * (o.unit_price_eur * (1 - o.discount_pct) - p.unit_cost_eur))
+        as margin_eur
+from stg_orders as o
+join stg_products as p using (sku)
+join stg_promotions as pr using (promo_id)
+where o.status = 'completed'
+    and o.discount_pct > 0
+    and o.order_date > cast($ds as date) - interval 90 day
+    and o.order_date <= cast($ds as date)
+group by all

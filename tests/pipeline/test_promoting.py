@@ -1,0 +1,36 @@
+"""The promotions stage on the XS market: what it decides and on what evidence."""
+
+import numpy as np
+import pandas as pd
+
+from pipeline.promoting import segments_path
+from pipeline.warehouse import query
+from tests.conftest import XS_END
+
+
+def test_every_customer_gets_one_segment_and_a_clv(xs_day):
+    customers = pd.read_parquet(segments_path(xs_day, XS_END))
+    summary = pd.read_csv(xs_day.out_dir(XS_END) / "customer_segments.csv")
+    assert sorted(customers.customer_id) == sorted(
+        query(xs_day, "stg_customers").customer_id
+    )
+    assert summary.customers.sum() == len(customers)
+    assert np.isclose(summary.clv_eur.sum(), customers.clv_eur.sum())
+    assert (customers.clv_eur >= 0).all() and customers.clv_eur.max() > 0
+
+
+def test_adjustments_respect_the_floor_and_explain_themselves(xs_day):
+    out = xs_day.out_dir(XS_END)
+    adj = pd.read_csv(out / "promotion_adjustments.csv")
+    products = query(xs_day, "stg_products").set_index("sku")
+    marks = adj[adj.action == "markdown"].join(products, on="sku")
+    price = marks.list_price_eur * (1 - marks.discount_pct)
+    assert (price >= marks.unit_cost_eur * (1 + xs_day.margin_floor_pct) - 1e-9).all()
+    assert adj.reason.str.len().gt(20).all()
+    assert np.isfinite(adj[["expected_units", "margin_effect_eur"]]).all().all()
+    response = pd.read_csv(out / "segment_response.csv")
+    consenting = response.groupby("segment").consenting_customers.first()
+    assert (consenting[marks.target_segment] > 0).all()
+    elasticity = pd.read_csv(out / "price_elasticity.csv")
+    assert set(elasticity.category) == set(products.category)
+    assert elasticity.elasticity.between(0.2, 5.0).all()
