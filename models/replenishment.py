@@ -49,6 +49,8 @@ class PlanConfig:
     time_limit_s: float = 120.0
     mip_gap: float = 0.01
     threads: int = 1
+    integer: bool = True  # False: the LP relaxation (fractional packs, no binaries)
+    highs_options: tuple = ()  # extra HiGHS (name, value) options, e.g. solver=ipm
 
 
 def protected_demand(p50, p90, service_level: float) -> np.ndarray:
@@ -163,14 +165,15 @@ def build_model(inst: Instance, cfg: PlanConfig):
         bound > 0, np.maximum(np.ceil(bound / pack[:, None]), moq_packs), 0
     )
     oi, ot = np.nonzero(upper_packs)  # (row, order day - 1) of each order variable
+    kind = "Integer" if cfg.integer else "Continuous"
     packs = np.array(
         [
-            pulp.LpVariable(f"packs_{i}_{t + 1}", 0, upper_packs[i, t], cat="Integer")
+            pulp.LpVariable(f"packs_{i}_{t + 1}", 0, upper_packs[i, t], cat=kind)
             for i, t in zip(oi, ot, strict=True)
         ],
         dtype=object,
     )
-    needs_binary = (cfg.order_cost_eur > 0) | (moq[oi] > pack[oi])
+    needs_binary = ((cfg.order_cost_eur > 0) | (moq[oi] > pack[oi])) & cfg.integer
     placed = np.full(len(oi), None, dtype=object)
     for k in np.flatnonzero(needs_binary):
         placed[k] = pulp.LpVariable(f"placed_{oi[k]}_{ot[k] + 1}", cat="Binary")
@@ -281,6 +284,7 @@ def solve_model(prob, cfg: PlanConfig) -> tuple[str, str]:
                 timeLimit=cfg.time_limit_s,
                 gapRel=cfg.mip_gap,
                 threads=cfg.threads,
+                **dict(cfg.highs_options),
             ),
         ),
         (

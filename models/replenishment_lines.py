@@ -33,14 +33,17 @@ def binding_notes(inst, v, cfg) -> dict:
     """
     run = pd.Timestamp(inst.ds)
     budget, capacity = {}, {}
+    unmet = unmet_orderable_eur(inst, v, cfg)
     for p, s in v["budget_slack"].items():
         start = run + pd.Timedelta(days=1 + p * max(cfg.budget_period_days, 0))
         when = _period_words(start, cfg.budget_period_days)
-        short = s.value() or 0.0
         spend = v["spend"][p].value() or 0.0
+        if spend < cfg.budget_eur * 0.999 and (s.value() or 0.0) <= 0.5:
+            continue
+        short = (s.value() or 0.0) + unmet.get(p, 0.0)
         if short > 0.5:
             budget[p] = f"budget short by {short:,.0f} EUR {when}"
-        elif spend >= cfg.budget_eur * 0.999:
+        else:
             budget[p] = f"budget binding at {cfg.budget_eur:,.0f} EUR {when}"
     for (loc, t), s in v["cap_slack"].items():
         if (s.value() or 0.0) > 0.5:
@@ -52,6 +55,27 @@ def binding_notes(inst, v, cfg) -> dict:
         "plan": list(budget.values()) + list(capacity.values()),
         "budget": budget,
         "capacity": capacity,
+    }
+
+
+def unmet_orderable_eur(inst, v, cfg) -> dict:
+    """EUR at cost of protected demand the plan leaves unmet though an order could
+    still arrive in time, per budget period of the latest such order day.
+
+    Where the budget bound, this is how much more budget the service target needs.
+    """
+    from models.replenishment import budget_periods
+
+    short = np.array([[x.value() or 0.0 for x in row] for row in v["short"]])
+    H = short.shape[1]
+    lead = inst.pos.lead_time_days.to_numpy().astype(int)
+    order_day = np.arange(1, H + 1)[None, :] - lead[:, None]
+    orderable = (order_day >= 1) & (short > 1e-6)
+    eur = short * inst.pos.unit_cost_eur.to_numpy()[:, None]
+    period = budget_periods(H, cfg.budget_period_days)[np.clip(order_day, 1, H) - 1]
+    return {
+        int(p): float(eur[orderable & (period == p)].sum())
+        for p in np.unique(period[orderable])
     }
 
 
