@@ -59,6 +59,22 @@ def protected_demand(p50, p90, service_level: float) -> np.ndarray:
     return np.clip(np.asarray(p50) + k * (np.asarray(p90) - np.asarray(p50)), 0, None)
 
 
+def protected_daily_demand(p50: np.ndarray, p90: np.ndarray, service_level: float):
+    """Daily protected units whose running sum is the service-level quantile of
+    cumulative demand, shape (n, H).
+
+    Adding up daily P90s would protect far more than a P90 of the horizon's
+    demand (quantiles do not add; for a slow mover 14 daily P90s are about
+    twice its 14-day P90). Days are taken as independent and normal: the
+    spread of day t is (P90 - P50) / z(0.9), the protected cumulative demand
+    through day t is sum P50 + z(service level) x sqrt(sum of variances).
+    """
+    sigma = np.clip(p90 - p50, 0, None) / NormalDist().inv_cdf(0.9)
+    z = NormalDist().inv_cdf(service_level)
+    cum = np.cumsum(p50, axis=1) + z * np.sqrt(np.cumsum(sigma**2, axis=1))
+    return np.clip(np.diff(cum, axis=1, prepend=0.0), 0, None)
+
+
 @dataclass
 class Instance:
     """The plan's data as arrays, rows ordered by location then SKU."""
@@ -120,14 +136,17 @@ def make_instance(position, forecast, ds: str, cfg: PlanConfig) -> Instance:
     for col in ("on_hand_units", "on_order_units"):
         pos[col] = pos[col].fillna(0).clip(lower=0)
     H = cfg.horizon_days
-    f = forecast.assign(
-        d=protected_demand(forecast.p50_units, forecast.p90_units, cfg.service_level)
-    )
-    wide = f.pivot_table(
-        index=["sku", "location_id"], columns="horizon_day", values="d"
-    )
     idx = pd.MultiIndex.from_frame(pos[["sku", "location_id"]])
-    demand = wide.reindex(columns=range(1, H + 1)).reindex(idx).fillna(0.0).to_numpy()
+
+    def wide(col: str) -> np.ndarray:
+        grid = forecast.pivot_table(
+            index=["sku", "location_id"], columns="horizon_day", values=col
+        )
+        return grid.reindex(columns=range(1, H + 1)).reindex(idx).fillna(0.0)
+
+    demand = protected_daily_demand(
+        wide("p50_units").to_numpy(), wide("p90_units").to_numpy(), cfg.service_level
+    )
     due = (pd.to_datetime(pos.on_order_arrival_date) - pd.Timestamp(ds)).dt.days
     day = due.fillna(1).clip(1, H).astype(int).to_numpy()
     arrivals = np.zeros((len(pos), H))
@@ -156,61 +175,71 @@ def build_model(inst: Instance, cfg: PlanConfig):
     """The MILP and a dict of its variable arrays (object arrays of LpVariable)."""
     pos, n, H = inst.pos, *inst.demand.shape
     prob = pulp.LpProblem("replenishment", pulp.LpMinimize)
+    v = _order_variables(prob, inst, cfg)
+    v["stock"], v["short"] = _var_grid("stock", n, H), _var_grid("short", n, H)
+    _balance(prob, inst, v)
+    _fix_until_first_arrival(inst, v)
+    v["cap_slack"], v["cap_forced"] = _capacity(prob, inst, v["stock"], H)
+    v["budget_slack"], v["spend"] = _budget(prob, pos, v, H, cfg)
+    _objective(prob, pos, v, cfg)
+    return prob, v
+
+
+def _order_variables(prob, inst: Instance, cfg: PlanConfig) -> dict:
+    """Packs ordered per SKU x location and order day, where an order can help.
+
+    ``placed`` is the order's binary (None where none is needed): it carries
+    the fixed order cost and makes the MOQ semi-continuous, with the order's
+    own useful units as its big-M.
+    """
+    pos = inst.pos
     pack = pos.case_pack_units.to_numpy().astype(float)
     moq = pos.moq_units.to_numpy().astype(float)
-    lead = pos.lead_time_days.to_numpy().astype(int)
-    bound = order_bounds(inst)
     moq_packs = np.ceil(np.maximum(moq, 1) / pack)[:, None]
-    upper_packs = np.where(
+    bound = order_bounds(inst)
+    upper = np.where(
         bound > 0, np.maximum(np.ceil(bound / pack[:, None]), moq_packs), 0
     )
-    oi, ot = np.nonzero(upper_packs)  # (row, order day - 1) of each order variable
+    oi, ot = np.nonzero(upper)  # (row, order day - 1) of each order variable
     kind = "Integer" if cfg.integer else "Continuous"
-    packs = np.array(
-        [
-            pulp.LpVariable(f"packs_{i}_{t + 1}", 0, upper_packs[i, t], cat=kind)
-            for i, t in zip(oi, ot, strict=True)
-        ],
-        dtype=object,
-    )
+    packs = np.empty(len(oi), dtype=object)
+    for k, (i, t) in enumerate(zip(oi, ot, strict=True)):
+        packs[k] = pulp.LpVariable(f"packs_{i}_{t + 1}", 0, upper[i, t], cat=kind)
     needs_binary = ((cfg.order_cost_eur > 0) | (moq[oi] > pack[oi])) & cfg.integer
     placed = np.full(len(oi), None, dtype=object)
     for k in np.flatnonzero(needs_binary):
-        placed[k] = pulp.LpVariable(f"placed_{oi[k]}_{ot[k] + 1}", cat="Binary")
-        prob += packs[k] <= upper_packs[oi[k], ot[k]] * placed[k]
-        if moq[oi[k]] > pack[oi[k]]:
-            prob += packs[k] >= moq_packs[oi[k], 0] * placed[k]
-    stock = _var_grid("stock", n, H)
-    short = _var_grid("short", n, H)
-    incoming = [[] for _ in range(n * H)]  # (packs variable, units per pack)
-    for k, (i, t) in enumerate(zip(oi, ot, strict=True)):
-        incoming[i * H + t + lead[i]].append((packs[k], pack[i]))
-    on_hand = pos.on_hand_units.to_numpy().astype(float)
-    for i in range(n):
-        for t in range(H):
-            terms = [(stock[i, t], 1.0), (short[i, t], -1.0)]
-            terms += [(x, -u) for x, u in incoming[i * H + t]]
-            start = on_hand[i] if t == 0 else 0.0
-            if t > 0:
-                terms.append((stock[i, t - 1], -1.0))
-            rhs = start + inst.arrivals[i, t] - inst.demand[i, t]
-            prob += pulp.LpConstraint(pulp.LpAffineExpression(terms), 0, rhs=rhs)
-    cap_slack = _capacity(prob, pos, stock, H)
-    budget_slack, spend = _budget(prob, pos, packs, oi, ot, pack, H, cfg)
-    _objective(prob, pos, stock, short, placed, cap_slack, budget_slack, cfg)
-    return prob, {
+        i, t = oi[k], ot[k]
+        placed[k] = y = pulp.LpVariable(f"placed_{i}_{t + 1}", cat="Binary")
+        prob += pulp.LpConstraint(packs[k] - upper[i, t] * y, -1, rhs=0)
+        if moq[i] > pack[i]:
+            prob += pulp.LpConstraint(packs[k] - moq_packs[i, 0] * y, 1, rhs=0)
+    return {
         "packs": packs,
         "placed": placed,
         "order_row": oi,
         "order_day": ot + 1,
         "pack": pack,
-        "stock": stock,
-        "short": short,
-        "cap_slack": cap_slack,
-        "budget_slack": budget_slack,
-        "spend": spend,
-        "binaries": int(needs_binary.sum()) if len(oi) else 0,
+        "binaries": int(np.count_nonzero(needs_binary)),
     }
+
+
+def _balance(prob, inst: Instance, v: dict) -> None:
+    """Stock today = stock yesterday + arrivals - protected demand + unmet demand."""
+    stock, short, pack = v["stock"], v["short"], v["pack"]
+    n, H = stock.shape
+    lead = inst.pos.lead_time_days.to_numpy().astype(int)
+    incoming = [[] for _ in range(n * H)]  # (packs variable, -units per pack)
+    for x, i, t in zip(v["packs"], v["order_row"], v["order_day"] - 1, strict=True):
+        incoming[i * H + t + lead[i]].append((x, -pack[i]))
+    rhs = inst.arrivals - inst.demand
+    rhs[:, 0] += inst.pos.on_hand_units.to_numpy()
+    for i in range(n):
+        for t in range(H):
+            terms = [(stock[i, t], 1.0), (short[i, t], -1.0), *incoming[i * H + t]]
+            if t > 0:
+                terms.append((stock[i, t - 1], -1.0))
+            expr = pulp.LpAffineExpression(terms)
+            prob += pulp.LpConstraint(expr, 0, rhs=float(rhs[i, t]))
 
 
 def _var_grid(name: str, n: int, H: int) -> np.ndarray:
@@ -221,18 +250,58 @@ def _var_grid(name: str, n: int, H: int) -> np.ndarray:
     return grid
 
 
-def _capacity(prob, pos, stock, H) -> dict:
-    """Stock per location and day within capacity, or the slack says how far not."""
-    slack = {}
+def stock_without_orders(inst: Instance) -> np.ndarray:
+    """Stock each day if nothing more were ordered, shape (n, H): a lower bound.
+
+    New orders only add stock, so where this alone passes a location's
+    capacity the excess is forced by today's stock and open orders.
+    """
+    return _no_order_path(inst)[0]
+
+
+def _no_order_path(inst: Instance) -> tuple[np.ndarray, np.ndarray]:
+    """(stock, unmet demand) each day if nothing more were ordered."""
+    stock, short = np.zeros_like(inst.demand), np.zeros_like(inst.demand)
+    left = inst.pos.on_hand_units.to_numpy().astype(float)
+    for t in range(inst.demand.shape[1]):
+        left = left + inst.arrivals[:, t] - inst.demand[:, t]
+        stock[:, t], short[:, t] = np.clip(left, 0, None), np.clip(-left, 0, None)
+        left = stock[:, t]
+    return stock, short
+
+
+def _fix_until_first_arrival(inst: Instance, v: dict) -> None:
+    """Until an order placed tomorrow can arrive, stock and unmet demand are what
+    today's stock and open orders make them: fix them (their cost is left out of
+    the objective, so the MIP gap measures only what decisions can change)."""
+    stock, short = _no_order_path(inst)
+    lead = inst.pos.lead_time_days.to_numpy().astype(int)
+    rows, days = np.nonzero(np.arange(1, stock.shape[1] + 1) <= lead[:, None])
+    for i, t in zip(rows, days, strict=True):
+        for grid, value in ((v["stock"], stock[i, t]), (v["short"], short[i, t])):
+            grid[i, t].lowBound = grid[i, t].upBound = float(value)
+
+
+def _capacity(prob, inst: Instance, stock, H) -> tuple[dict, dict]:
+    """Stock per location and day within capacity, or the slack says how far not.
+
+    The limit is raised to the stock already forced on a day (penalising what
+    no decision can change would only blur the MIP gap); the forced excess is
+    returned apart, so the plan still reports it.
+    """
+    pos, slack, forced = inst.pos, {}, {}
+    floor = stock_without_orders(inst)
     for loc, rows in pos.groupby("location_id", sort=True).indices.items():
         cap = float(pos.capacity_units.iat[rows[0]])
         for t in range(H):
+            limit = max(cap, float(floor[rows, t].sum()))
+            forced[(loc, t + 1)] = limit - cap
             slack[(loc, t + 1)] = s = pulp.LpVariable(f"cap_slack_{loc}_{t + 1}", 0)
             terms = [(x, 1.0) for x in stock[rows, t]] + [(s, -1.0)]
             prob += pulp.LpConstraint(
-                pulp.LpAffineExpression(terms), -1, rhs=cap, name=f"cap_{loc}_{t + 1}"
+                pulp.LpAffineExpression(terms), -1, rhs=limit, name=f"cap_{loc}_{t + 1}"
             )
-    return slack
+    return slack, forced
 
 
 def budget_periods(H: int, period_days: int) -> np.ndarray:
@@ -241,14 +310,17 @@ def budget_periods(H: int, period_days: int) -> np.ndarray:
     return days // period_days if period_days > 0 else np.zeros(H, dtype=int)
 
 
-def _budget(prob, pos, packs, oi, ot, pack, H, cfg):
+def _budget(prob, pos, v: dict, H: int, cfg: PlanConfig):
     """Spend per budget period within the budget, or the slack says how far not."""
-    period = budget_periods(H, cfg.budget_period_days)[ot] if len(ot) else ot
-    eur_per_pack = pos.unit_cost_eur.to_numpy()[oi] * pack[oi]
+    oi, ot = v["order_row"], v["order_day"] - 1
+    period = budget_periods(H, cfg.budget_period_days)[ot]
+    eur_per_pack = pos.unit_cost_eur.to_numpy()[oi] * v["pack"][oi]
     slack, spend = {}, {}
     for p in np.unique(budget_periods(H, cfg.budget_period_days)):
         k = np.flatnonzero(period == p)
-        spend[p] = pulp.LpAffineExpression(zip(packs[k], eur_per_pack[k], strict=True))
+        spend[p] = pulp.LpAffineExpression(
+            zip(v["packs"][k], eur_per_pack[k], strict=True)
+        )
         slack[p] = s = pulp.LpVariable(f"budget_slack_{p}", 0)
         prob += pulp.LpConstraint(
             spend[p] - s, -1, rhs=cfg.budget_eur, name=f"budget_{p}"
@@ -262,15 +334,21 @@ def lost_sale_eur(pos: pd.DataFrame, goodwill_pct: float) -> np.ndarray:
     return margin + goodwill_pct * pos.list_price_eur.to_numpy()
 
 
-def _objective(prob, pos, stock, short, placed, cap_slack, budget_slack, cfg):
+def _objective(prob, pos, v: dict, cfg: PlanConfig) -> None:
+    """Holding + lost sales + fixed order costs + penalised slack, in EUR,
+    from the first day an order can arrive."""
+    stock, short = v["stock"], v["short"]
     H = stock.shape[1]
-    hold = np.repeat(pos.holding_cost_eur_per_unit_day.to_numpy()[:, None], H, 1)
-    lost = np.repeat(lost_sale_eur(pos, cfg.lost_sale_goodwill_pct)[:, None], H, 1)
+    # Fixed until an order can arrive (see _fix_until_first_arrival).
+    lead = pos.lead_time_days.to_numpy()[:, None]
+    decidable = np.arange(1, H + 1)[None, :] > lead
+    hold = pos.holding_cost_eur_per_unit_day.to_numpy()[:, None] * decidable
+    lost = lost_sale_eur(pos, cfg.lost_sale_goodwill_pct)[:, None] * decidable
     terms = list(zip(stock.ravel(), hold.ravel(), strict=True))
     terms += zip(short.ravel(), lost.ravel(), strict=True)
-    terms += [(y, cfg.order_cost_eur) for y in placed if y is not None]
-    terms += [(s, CAPACITY_SLACK_EUR_PER_UNIT) for s in cap_slack.values()]
-    terms += [(s, BUDGET_SLACK_EUR_PER_EUR) for s in budget_slack.values()]
+    terms += [(y, cfg.order_cost_eur) for y in v["placed"] if y is not None]
+    terms += [(s, CAPACITY_SLACK_EUR_PER_UNIT) for s in v["cap_slack"].values()]
+    terms += [(s, BUDGET_SLACK_EUR_PER_EUR) for s in v["budget_slack"].values()]
     prob += pulp.LpAffineExpression(terms)
 
 

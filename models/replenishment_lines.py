@@ -46,10 +46,11 @@ def binding_notes(inst, v, cfg) -> dict:
         else:
             budget[p] = f"budget binding at {cfg.budget_eur:,.0f} EUR {when}"
     for (loc, t), s in v["cap_slack"].items():
-        if (s.value() or 0.0) > 0.5:
+        excess = (s.value() or 0.0) + v["cap_forced"][(loc, t)]
+        if excess > 0.5:
             day = run + pd.Timedelta(days=t)
             capacity[(loc, t)] = (
-                f"capacity of {loc} short by {s.value():,.0f} units on {day:%Y-%m-%d}"
+                f"capacity of {loc} short by {excess:,.0f} units on {day:%Y-%m-%d}"
             )
     return {
         "plan": list(budget.values()) + list(capacity.values()),
