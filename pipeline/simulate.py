@@ -71,6 +71,7 @@ def simulate(settings: Settings, cfg: SimConfig) -> dict:
     decide = _POLICY_MAKERS[cfg.policy](s)
     goodwill = plan_config(s).lost_sale_goodwill_pct
     rows = []
+    folder = s.out_dir("_simulation")
     day = pd.Timestamp(cfg.end)
     for k in range(cfg.days):
         ds, day = f"{day:%Y-%m-%d}", day + pd.Timedelta(days=1)
@@ -79,10 +80,10 @@ def simulate(settings: Settings, cfg: SimConfig) -> dict:
         facts = market.step(s, f"{day:%Y-%m-%d}", step_policy, orders)
         rows.append(day_kpis(facts["state"], day, facts, s.order_cost_eur, goodwill))
         log.info("%s %s: %s", cfg.policy, rows[-1]["date"], _brief(rows[-1]))
+        # Written every day, so a long run shows its progress.
+        io.write_csv(pd.DataFrame(rows), folder / "kpis_daily.csv")
     daily = pd.DataFrame(rows)
     result = {"policy": cfg.policy, "size": cfg.size, "seed": cfg.seed} | totals(daily)
-    folder = s.out_dir("_simulation")
-    io.write_csv(daily, folder / "kpis_daily.csv")
     io.write_json(result, folder / "totals.json")
     return result
 
