@@ -1,7 +1,13 @@
+import numpy as np
 import pandas as pd
 import pytest
 
-from models.replenishment import PlanConfig, protected_demand, solve_plan
+from models.replenishment import (
+    PlanConfig,
+    protected_daily_demand,
+    protected_demand,
+    solve_plan,
+)
 
 DS = "2026-01-31"
 
@@ -75,6 +81,17 @@ def test_open_purchase_orders_count_as_supply():
 @pytest.mark.parametrize("level,expected", [(0.5, 1.0), (0.9, 3.0)])
 def test_protected_demand_follows_the_service_level(level, expected):
     assert protected_demand([1.0], [3.0], level)[0] == pytest.approx(expected)
+
+
+def test_protected_demand_is_the_quantile_of_cumulative_demand():
+    # P50 1 a day with a spread of 1 (P90 = 1 + z0.9): over 4 days the P90 of
+    # the sum is 4 + z0.9 x sqrt(4), not 4 daily P90s.
+    z90 = 1.2815515655446004
+    p50, p90 = np.ones((1, 4)), np.full((1, 4), 1 + z90)
+    daily = protected_daily_demand(p50, p90, 0.9)
+    assert daily[0, 0] == pytest.approx(1 + z90)
+    assert daily.sum() == pytest.approx(4 + 2 * z90)
+    assert protected_daily_demand(p50, p90, 0.5).sum() == pytest.approx(4.0)
 
 
 def test_no_plan_in_time_is_an_error_naming_both_solvers():
