@@ -57,6 +57,16 @@ def run_policy(home: Path, policy: str, size: str, days: int, seed: int) -> dict
     return {"totals": totals, "daily": pd.read_csv(sim / "kpis_daily.csv")}
 
 
+def collect_policy(home: Path, policy: str, size: str, days: int, seed: int) -> dict:
+    """Totals of a run already made (or cut short) from its daily KPIs."""
+    from pipeline.market.kpis import totals
+
+    sim = home / "simulate" / f"{size}-seed{seed}-{policy}" / "out" / "_simulation"
+    daily = pd.read_csv(sim / "kpis_daily.csv").head(days)
+    result = {"policy": policy, "size": size, "seed": seed} | totals(daily)
+    return {"totals": result | {"wall_s": float("nan")}, "daily": daily}
+
+
 def plot(daily: dict, size: str, days: int, seed: int) -> Path:
     import matplotlib
 
@@ -119,9 +129,14 @@ def write_benchmarks_md(text: str, key: str) -> None:
     bench_md.write_text(head + "\n".join(sections[k] for k in sorted(sections)))
 
 
-def bench_size(size: str, days: int, seed: int, policies) -> dict:
+def bench_size(size: str, days: int, seed: int, policies, collect=False) -> dict:
     home = REPO / "var" / "bench-loop"
-    runs = {p: run_policy(home, p, size, days, seed) for p in policies}
+    if collect:
+        runs = {p: collect_policy(home, p, size, days, seed) for p in policies}
+        days = min(len(r["daily"]) for r in runs.values())
+        runs = {p: collect_policy(home, p, size, days, seed) for p in policies}
+    else:
+        runs = {p: run_policy(home, p, size, days, seed) for p in policies}
     pol = {p: r["totals"] for p, r in runs.items()}
     ratios = {}
     if "fusionloop" in pol and "baseline" in pol:
@@ -137,7 +152,8 @@ def bench_size(size: str, days: int, seed: int, policies) -> dict:
         "size": size,
         "days": days,
         "seed": seed,
-        "command": f"python bench/loop.py --sizes {size} --days {days} --seed {seed}",
+        "command": f"python bench/loop.py --sizes {size} --days {days} --seed {seed}"
+        + (" --collect" if collect else ""),
         "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}",
         "policies": pol,
         "headline": {p: {k: pol[p][k] for k in HEADLINE} for p in pol},
@@ -152,10 +168,16 @@ def main() -> int:
     ap.add_argument("--days", type=int, default=90)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--policies", default=",".join(POLICIES))
+    ap.add_argument(
+        "--collect",
+        action="store_true",
+        help="no new runs: tabulate the days every policy's last run completed",
+    )
     args = ap.parse_args()
     results = REPO / "bench" / "results"
     for k, size in enumerate(args.sizes.split(",")):
-        result = bench_size(size, args.days, args.seed, args.policies.split(","))
+        policies = args.policies.split(",")
+        result = bench_size(size, args.days, args.seed, policies, args.collect)
         text = json.dumps(result, indent=2) + "\n"
         (results / f"loop_{size}.json").write_text(text)
         if k == 0:
