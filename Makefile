@@ -11,7 +11,8 @@ SIZE ?= S
 DAYS ?= 180
 SEED ?= 7
 
-.PHONY: install bench-install run test lint airflow bench clean lock system-deps
+.PHONY: install bench-install run test lint airflow bench bench-loop clean lock \
+	system-deps
 
 install: $(VENV)/.installed
 
@@ -60,6 +61,13 @@ system-deps:
 		(apt-get update && apt-get install -y --no-install-recommends postgresql-15)
 	@command -v chromium >/dev/null || \
 		(apt-get update && apt-get install -y --no-install-recommends chromium)
+
+# Closed loop (issue 6): the issue asks for S and M over 90 days; M takes hours here.
+LOOP_SIZES ?= S,M
+LOOP_DAYS ?= 90
+bench-loop: install  ## fusionloop vs baseline vs perfect foresight; LP alone at 20k x 14
+	$(BIN)/python bench/loop.py --sizes $(LOOP_SIZES) --days $(LOOP_DAYS) --seed $(SEED)
+	$(BIN)/python bench/lp.py --skus 2000 --locations 10 --horizon 14
 
 clean:
 	rm -rf var .airflow

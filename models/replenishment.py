@@ -2,14 +2,22 @@
 
 Per SKU x location i and day t = 1..H after the run date:
     stock[i,t] = stock[i,t-1] + arrivals[i,t] - demand[i,t] + short[i,t]
-    arrivals = open purchase orders due on t + orders placed on t - lead_i
-    orders are whole lots: case packs, at least the MOQ (integer variables)
+    arrivals = open purchase orders due on t + units ordered on t - lead_i
+    units ordered = case_pack_i x packs[i,t]              (integer packs)
+    MOQ_i x placed[i,t] <= units <= upper[i,t] x placed[i,t]   (placed binary)
     sum_i stock[i,t] <= capacity[location] + cap_slack[location,t]
-    sum cost x orders <= budget + budget_slack
-minimising holding cost + lost-sale penalty + penalised slack. Demand is the
-protected quantile for the service level (P50 at 0.5, P90 at 0.9).
-Constraints are soft so the plan is never infeasible in silence: the slack
-says which constraint bound and by how much.
+    sum cost x units ordered in a budget period <= budget + budget_slack[period]
+minimising holding cost + lost-sale penalty (margin + goodwill) + a fixed cost
+per order + penalised slack. Demand is the protected quantile for the service
+level (the P90 at 0.9). Constraints are soft so the plan is never infeasible in
+silence: the slack says which constraint bound, by how much and when.
+
+The binary ``placed`` exists only where it changes the answer: where an order
+has a fixed cost or the MOQ is larger than one case pack. Its big-M ``upper``
+is tight: the units the SKU x location can still use after the order arrives.
+The model is built from arrays (one affine expression per constraint from
+zipped variable and coefficient arrays) so the build stays a fraction of the
+solve; see ``models/replenishment_lines.py`` for the plan's rows and notes.
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ import numpy as np
 import pandas as pd
 import pulp
 
+from models.replenishment_lines import binding_notes, order_lines
+
 CAPACITY_SLACK_EUR_PER_UNIT = 1_000.0
 BUDGET_SLACK_EUR_PER_EUR = 50.0
 
@@ -32,16 +42,47 @@ class PlanConfig:
 
     horizon_days: int = 14
     service_level: float = 0.9
-    budget_eur: float = 60_000.0
+    budget_eur: float = 60_000.0  # per budget period
+    budget_period_days: int = 0  # 0: one budget over the horizon; 1 daily; 7 weekly
+    order_cost_eur: float = 25.0  # fixed cost of placing one order line
     lost_sale_goodwill_pct: float = 0.5  # penalty beyond lost margin, of list price
     time_limit_s: float = 120.0
     mip_gap: float = 0.01
+    threads: int = 1
+    integer: bool = True  # False: the LP relaxation (fractional packs, no binaries)
+    highs_options: tuple = ()  # extra HiGHS (name, value) options, e.g. solver=ipm
 
 
 def protected_demand(p50, p90, service_level: float) -> np.ndarray:
     """Demand quantile for the service level, interpolated on a normal scale."""
     k = NormalDist().inv_cdf(service_level) / NormalDist().inv_cdf(0.9)
     return np.clip(np.asarray(p50) + k * (np.asarray(p90) - np.asarray(p50)), 0, None)
+
+
+def protected_daily_demand(p50: np.ndarray, p90: np.ndarray, service_level: float):
+    """Daily protected units whose running sum is the service-level quantile of
+    cumulative demand, shape (n, H).
+
+    Adding up daily P90s would protect far more than a P90 of the horizon's
+    demand (quantiles do not add; for a slow mover 14 daily P90s are about
+    twice its 14-day P90). Days are taken as independent and normal: the
+    spread of day t is (P90 - P50) / z(0.9), the protected cumulative demand
+    through day t is sum P50 + z(service level) x sqrt(sum of variances).
+    """
+    sigma = np.clip(p90 - p50, 0, None) / NormalDist().inv_cdf(0.9)
+    z = NormalDist().inv_cdf(service_level)
+    cum = np.cumsum(p50, axis=1) + z * np.sqrt(np.cumsum(sigma**2, axis=1))
+    return np.clip(np.diff(cum, axis=1, prepend=0.0), 0, None)
+
+
+@dataclass
+class Instance:
+    """The plan's data as arrays, rows ordered by location then SKU."""
+
+    pos: pd.DataFrame
+    demand: np.ndarray  # protected units, shape (n, H)
+    arrivals: np.ndarray  # open purchase orders due, shape (n, H)
+    ds: str
 
 
 def solve_plan(
@@ -53,151 +94,275 @@ def solve_plan(
     on_order_units, on_order_arrival_date, unit_cost_eur, list_price_eur,
     lead_time_days, moq_units, case_pack_units, capacity_units,
     holding_cost_eur_per_unit_day. ``forecast``: sku, location_id,
-    horizon_day, p50_units, p90_units.
+    horizon_day, p50_units, p90_units. The report carries build and solve
+    seconds apart, the model's size and the binding constraints in words.
     """
     t0 = time.perf_counter()
-    pos = position.sort_values(["location_id", "sku"]).reset_index(drop=True)
-    H = cfg.horizon_days
-    demand = _demand_matrix(pos, forecast, H, cfg.service_level)
-    arrivals = _open_order_matrix(pos, ds, H)
-    prob, v = _build(pos, demand, arrivals, cfg)
+    inst = make_instance(position, forecast, ds, cfg)
+    prob, v = build_model(inst, cfg)
     build_s = time.perf_counter() - t0
-    status, solver = _solve(prob, cfg)
+    status, solver = solve_model(prob, cfg)
+    solve_s = time.perf_counter() - t0 - build_s
     report = {
         "status": status,
         "solver": solver,
         "build_s": round(build_s, 3),
-        "solve_s": round(time.perf_counter() - t0 - build_s, 3),
+        "solve_s": round(solve_s, 3),
         "variables": len(prob.variables()),
         "constraints": len(prob.constraints),
+        "binaries": v["binaries"],
         "objective_eur": round(pulp.value(prob.objective) or 0.0, 2),
     }
-    report["binding"] = _binding(pos, v, cfg, ds)
-    # PuLP has reported "Optimal" for a HiGHS run stopped by its time limit.
-    if report["solve_s"] >= 0.98 * cfg.time_limit_s:
-        report["binding"].append(
+    notes = binding_notes(inst, v, cfg)
+    if solve_s >= 0.98 * cfg.time_limit_s:
+        notes["plan"].append(
             f"solver stopped at its {cfg.time_limit_s:.0f} s time limit: "
             "the plan is feasible but may not be optimal"
         )
-    lines = _order_lines(pos, v, demand, ds, report["binding"])
-    horizon = forecast.groupby(["sku", "location_id"])[["p50_units", "p90_units"]].sum()
-    lines["forecast_p50_units"] = _lookup(lines, horizon.p50_units)
-    lines["forecast_p90_units"] = _lookup(lines, horizon.p90_units)
+    report["binding"] = notes["plan"]
+    lines = order_lines(inst, v, notes, forecast, cfg)
     report["order_lines"] = len(lines)
     first = pd.Timestamp(ds) + pd.Timedelta(days=1)
     report["order_lines_next_day"] = int((lines.order_date == first).sum())
     report["order_cost_eur"] = round(float(lines.order_cost_eur.sum()), 2)
-    return lines.reset_index(drop=True), report
+    return lines, report
 
 
-def _lookup(lines: pd.DataFrame, series: pd.Series) -> pd.Series:
-    keys = pd.MultiIndex.from_frame(lines[["sku", "location_id"]])
-    return pd.Series(series.reindex(keys).round(1).to_numpy(), index=lines.index)
-
-
-def _demand_matrix(pos, forecast, H, service_level) -> np.ndarray:
-    f = forecast.assign(
-        d=protected_demand(forecast.p50_units, forecast.p90_units, service_level)
-    )
-    wide = f.pivot_table(
-        index=["sku", "location_id"], columns="horizon_day", values="d"
-    )
-    wide = wide.reindex(columns=range(1, H + 1))
+def make_instance(position, forecast, ds: str, cfg: PlanConfig) -> Instance:
+    """Align the forecast and open orders with the position rows."""
+    pos = position.sort_values(["location_id", "sku"]).reset_index(drop=True)
+    pos["case_pack_units"] = pos.case_pack_units.fillna(1).clip(lower=1)
+    pos["moq_units"] = pos.moq_units.fillna(0)
+    for col in ("on_hand_units", "on_order_units"):
+        pos[col] = pos[col].fillna(0).clip(lower=0)
+    H = cfg.horizon_days
     idx = pd.MultiIndex.from_frame(pos[["sku", "location_id"]])
-    return wide.reindex(idx).fillna(0.0).to_numpy()
 
+    def wide(col: str) -> np.ndarray:
+        grid = forecast.pivot_table(
+            index=["sku", "location_id"], columns="horizon_day", values=col
+        )
+        return grid.reindex(columns=range(1, H + 1)).reindex(idx).fillna(0.0)
 
-def _open_order_matrix(pos, ds, H) -> np.ndarray:
+    demand = protected_daily_demand(
+        wide("p50_units").to_numpy(), wide("p90_units").to_numpy(), cfg.service_level
+    )
     due = (pd.to_datetime(pos.on_order_arrival_date) - pd.Timestamp(ds)).dt.days
     day = due.fillna(1).clip(1, H).astype(int).to_numpy()
     arrivals = np.zeros((len(pos), H))
-    arrivals[np.arange(len(pos)), day - 1] = pos.on_order_units.fillna(0).to_numpy()
-    return arrivals
+    arrivals[np.arange(len(pos)), day - 1] = pos.on_order_units.to_numpy()
+    return Instance(pos=pos, demand=demand, arrivals=arrivals, ds=ds)
 
 
-def _build(pos, demand, arrivals, cfg):
-    n, H = demand.shape
+def order_bounds(inst: Instance) -> np.ndarray:
+    """Most units an order on day t can usefully bring, shape (n, H); 0 = no order.
+
+    An order arriving on day a can only serve protected demand from a to H,
+    and never more than the horizon's demand less what is on hand today; an
+    order that cannot arrive inside the horizon is worth nothing to the plan.
+    """
+    n, H = inst.demand.shape
+    lead = inst.pos.lead_time_days.to_numpy().astype(int)
+    later = np.cumsum(inst.demand[:, ::-1], axis=1)[:, ::-1]  # demand from day a on
+    need = np.clip(inst.demand.sum(axis=1) - inst.pos.on_hand_units.to_numpy(), 0, None)
+    arrive = np.arange(1, H + 1)[None, :] + lead[:, None]  # arrival day of order t
+    rows = np.repeat(np.arange(n)[:, None], H, axis=1)
+    useful = np.where(arrive <= H, later[rows, np.clip(arrive, 1, H) - 1], 0.0)
+    return np.minimum(useful, need[:, None])
+
+
+def build_model(inst: Instance, cfg: PlanConfig):
+    """The MILP and a dict of its variable arrays (object arrays of LpVariable)."""
+    pos, n, H = inst.pos, *inst.demand.shape
     prob = pulp.LpProblem("replenishment", pulp.LpMinimize)
-    lead = pos.lead_time_days.to_numpy()
-    pack = pos.case_pack_units.clip(lower=1).to_numpy()
-    moq = pos.moq_units.fillna(0).to_numpy()
-    cost = pos.unit_cost_eur.to_numpy()
-    # Orders come in lots: whole case packs, at least the MOQ (rounded up to
-    # packs). A semi-continuous MOQ (zero, or MOQ plus any packs) needs a
-    # binary per order and solved 20x slower on S; it is left for later.
-    lot = pack * np.ceil(np.maximum(moq, pack) / pack)
-    # Orders only where they arrive inside the horizon: day t + lead <= H.
-    lots = {
-        (i, t): pulp.LpVariable(f"lots_{i}_{t}", 0, cat="Integer")
-        for i in range(n)
-        for t in range(1, H + 1)
-        if t + lead[i] <= H
-    }
-    stock = [
-        [pulp.LpVariable(f"stock_{i}_{t}", 0) for t in range(H + 1)] for i in range(n)
-    ]
-    short = [
-        [pulp.LpVariable(f"short_{i}_{t}", 0) for t in range(H + 1)] for i in range(n)
-    ]
-    on_hand = pos.on_hand_units.fillna(0).to_numpy()
-    for i in range(n):
-        prob += stock[i][0] == float(on_hand[i])
-        for t in range(1, H + 1):
-            inflow = lots.get((i, t - lead[i]))
-            arriving = lot[i] * inflow if inflow is not None else 0
-            prob += (
-                stock[i][t]
-                == stock[i][t - 1]
-                + float(arrivals[i, t - 1])
-                + arriving
-                - float(demand[i, t - 1])
-                + short[i][t]
-            )
-    cap_slack = {}
-    for loc, rows in pos.groupby("location_id").indices.items():
-        cap = float(pos.capacity_units.iat[rows[0]])
-        for t in range(1, H + 1):
-            cap_slack[(loc, t)] = s = pulp.LpVariable(f"cap_slack_{loc}_{t}", 0)
-            prob += (
-                pulp.lpSum(stock[i][t] for i in rows) <= cap + s,
-                f"capacity_{loc}_{t}",
-            )
-    budget_slack = pulp.LpVariable("budget_slack", 0)
-    spend = pulp.lpSum(float(cost[i] * lot[i]) * n for (i, _), n in lots.items())
-    prob += spend <= cfg.budget_eur + budget_slack, "budget"
-    hold = pos.holding_cost_eur_per_unit_day.to_numpy()
-    lost = (pos.list_price_eur - pos.unit_cost_eur).clip(
-        lower=0
-    ).to_numpy() + cfg.lost_sale_goodwill_pct * pos.list_price_eur.to_numpy()
-    prob += (
-        pulp.lpSum(
-            float(hold[i]) * stock[i][t] + float(lost[i]) * short[i][t]
-            for i in range(n)
-            for t in range(1, H + 1)
-        )
-        + CAPACITY_SLACK_EUR_PER_UNIT * pulp.lpSum(cap_slack.values())
-        + BUDGET_SLACK_EUR_PER_EUR * budget_slack
-    )
-    v = {
-        "lots": lots,
-        "stock": stock,
-        "short": short,
-        "cap_slack": cap_slack,
-        "budget_slack": budget_slack,
-        "spend": spend,
-        "lot": lot,
-        "pack": pack,
-    }
+    v = _order_variables(prob, inst, cfg)
+    v["stock"], v["short"] = _var_grid("stock", n, H), _var_grid("short", n, H)
+    _balance(prob, inst, v)
+    _fix_until_first_arrival(inst, v)
+    v["cap_slack"], v["cap_forced"] = _capacity(prob, inst, v["stock"], H)
+    v["budget_slack"], v["spend"] = _budget(prob, pos, v, H, cfg)
+    _objective(prob, pos, v, cfg)
     return prob, v
 
 
-def _solve(prob, cfg) -> tuple[str, str]:
+def _order_variables(prob, inst: Instance, cfg: PlanConfig) -> dict:
+    """Packs ordered per SKU x location and order day, where an order can help.
+
+    ``placed`` is the order's binary (None where none is needed): it carries
+    the fixed order cost and makes the MOQ semi-continuous, with the order's
+    own useful units as its big-M.
+    """
+    pos = inst.pos
+    pack = pos.case_pack_units.to_numpy().astype(float)
+    moq = pos.moq_units.to_numpy().astype(float)
+    moq_packs = np.ceil(np.maximum(moq, 1) / pack)[:, None]
+    bound = order_bounds(inst)
+    upper = np.where(
+        bound > 0, np.maximum(np.ceil(bound / pack[:, None]), moq_packs), 0
+    )
+    oi, ot = np.nonzero(upper)  # (row, order day - 1) of each order variable
+    kind = "Integer" if cfg.integer else "Continuous"
+    packs = np.empty(len(oi), dtype=object)
+    for k, (i, t) in enumerate(zip(oi, ot, strict=True)):
+        packs[k] = pulp.LpVariable(f"packs_{i}_{t + 1}", 0, upper[i, t], cat=kind)
+    needs_binary = ((cfg.order_cost_eur > 0) | (moq[oi] > pack[oi])) & cfg.integer
+    placed = np.full(len(oi), None, dtype=object)
+    for k in np.flatnonzero(needs_binary):
+        i, t = oi[k], ot[k]
+        placed[k] = y = pulp.LpVariable(f"placed_{i}_{t + 1}", cat="Binary")
+        prob += pulp.LpConstraint(packs[k] - upper[i, t] * y, -1, rhs=0)
+        if moq[i] > pack[i]:
+            prob += pulp.LpConstraint(packs[k] - moq_packs[i, 0] * y, 1, rhs=0)
+    return {
+        "packs": packs,
+        "placed": placed,
+        "order_row": oi,
+        "order_day": ot + 1,
+        "pack": pack,
+        "binaries": int(np.count_nonzero(needs_binary)),
+    }
+
+
+def _balance(prob, inst: Instance, v: dict) -> None:
+    """Stock today = stock yesterday + arrivals - protected demand + unmet demand."""
+    stock, short, pack = v["stock"], v["short"], v["pack"]
+    n, H = stock.shape
+    lead = inst.pos.lead_time_days.to_numpy().astype(int)
+    incoming = [[] for _ in range(n * H)]  # (packs variable, -units per pack)
+    for x, i, t in zip(v["packs"], v["order_row"], v["order_day"] - 1, strict=True):
+        incoming[i * H + t + lead[i]].append((x, -pack[i]))
+    rhs = inst.arrivals - inst.demand
+    rhs[:, 0] += inst.pos.on_hand_units.to_numpy()
+    for i in range(n):
+        for t in range(H):
+            terms = [(stock[i, t], 1.0), (short[i, t], -1.0), *incoming[i * H + t]]
+            if t > 0:
+                terms.append((stock[i, t - 1], -1.0))
+            expr = pulp.LpAffineExpression(terms)
+            prob += pulp.LpConstraint(expr, 0, rhs=float(rhs[i, t]))
+
+
+def _var_grid(name: str, n: int, H: int) -> np.ndarray:
+    grid = np.empty((n, H), dtype=object)
+    for i in range(n):
+        for t in range(H):
+            grid[i, t] = pulp.LpVariable(f"{name}_{i}_{t + 1}", 0)
+    return grid
+
+
+def stock_without_orders(inst: Instance) -> np.ndarray:
+    """Stock each day if nothing more were ordered, shape (n, H): a lower bound.
+
+    New orders only add stock, so where this alone passes a location's
+    capacity the excess is forced by today's stock and open orders.
+    """
+    return _no_order_path(inst)[0]
+
+
+def _no_order_path(inst: Instance) -> tuple[np.ndarray, np.ndarray]:
+    """(stock, unmet demand) each day if nothing more were ordered."""
+    stock, short = np.zeros_like(inst.demand), np.zeros_like(inst.demand)
+    left = inst.pos.on_hand_units.to_numpy().astype(float)
+    for t in range(inst.demand.shape[1]):
+        left = left + inst.arrivals[:, t] - inst.demand[:, t]
+        stock[:, t], short[:, t] = np.clip(left, 0, None), np.clip(-left, 0, None)
+        left = stock[:, t]
+    return stock, short
+
+
+def _fix_until_first_arrival(inst: Instance, v: dict) -> None:
+    """Until an order placed tomorrow can arrive, stock and unmet demand are what
+    today's stock and open orders make them: fix them (their cost is left out of
+    the objective, so the MIP gap measures only what decisions can change)."""
+    stock, short = _no_order_path(inst)
+    lead = inst.pos.lead_time_days.to_numpy().astype(int)
+    rows, days = np.nonzero(np.arange(1, stock.shape[1] + 1) <= lead[:, None])
+    for i, t in zip(rows, days, strict=True):
+        for grid, value in ((v["stock"], stock[i, t]), (v["short"], short[i, t])):
+            grid[i, t].lowBound = grid[i, t].upBound = float(value)
+
+
+def _capacity(prob, inst: Instance, stock, H) -> tuple[dict, dict]:
+    """Stock per location and day within capacity, or the slack says how far not.
+
+    The limit is raised to the stock already forced on a day (penalising what
+    no decision can change would only blur the MIP gap); the forced excess is
+    returned apart, so the plan still reports it.
+    """
+    pos, slack, forced = inst.pos, {}, {}
+    floor = stock_without_orders(inst)
+    for loc, rows in pos.groupby("location_id", sort=True).indices.items():
+        cap = float(pos.capacity_units.iat[rows[0]])
+        for t in range(H):
+            limit = max(cap, float(floor[rows, t].sum()))
+            forced[(loc, t + 1)] = limit - cap
+            slack[(loc, t + 1)] = s = pulp.LpVariable(f"cap_slack_{loc}_{t + 1}", 0)
+            terms = [(x, 1.0) for x in stock[rows, t]] + [(s, -1.0)]
+            prob += pulp.LpConstraint(
+                pulp.LpAffineExpression(terms), -1, rhs=limit, name=f"cap_{loc}_{t + 1}"
+            )
+    return slack, forced
+
+
+def budget_periods(H: int, period_days: int) -> np.ndarray:
+    """Budget period (0-based) of each order day 1..H."""
+    days = np.arange(H)
+    return days // period_days if period_days > 0 else np.zeros(H, dtype=int)
+
+
+def _budget(prob, pos, v: dict, H: int, cfg: PlanConfig):
+    """Spend per budget period within the budget, or the slack says how far not."""
+    oi, ot = v["order_row"], v["order_day"] - 1
+    period = budget_periods(H, cfg.budget_period_days)[ot]
+    eur_per_pack = pos.unit_cost_eur.to_numpy()[oi] * v["pack"][oi]
+    slack, spend = {}, {}
+    for p in np.unique(budget_periods(H, cfg.budget_period_days)):
+        k = np.flatnonzero(period == p)
+        spend[p] = pulp.LpAffineExpression(
+            zip(v["packs"][k], eur_per_pack[k], strict=True)
+        )
+        slack[p] = s = pulp.LpVariable(f"budget_slack_{p}", 0)
+        prob += pulp.LpConstraint(
+            spend[p] - s, -1, rhs=cfg.budget_eur, name=f"budget_{p}"
+        )
+    return slack, spend
+
+
+def lost_sale_eur(pos: pd.DataFrame, goodwill_pct: float) -> np.ndarray:
+    """Penalty per unit of unmet protected demand: lost margin plus goodwill."""
+    margin = (pos.list_price_eur - pos.unit_cost_eur).clip(lower=0).to_numpy()
+    return margin + goodwill_pct * pos.list_price_eur.to_numpy()
+
+
+def _objective(prob, pos, v: dict, cfg: PlanConfig) -> None:
+    """Holding + lost sales + fixed order costs + penalised slack, in EUR,
+    from the first day an order can arrive."""
+    stock, short = v["stock"], v["short"]
+    H = stock.shape[1]
+    # Fixed until an order can arrive (see _fix_until_first_arrival).
+    lead = pos.lead_time_days.to_numpy()[:, None]
+    decidable = np.arange(1, H + 1)[None, :] > lead
+    hold = pos.holding_cost_eur_per_unit_day.to_numpy()[:, None] * decidable
+    lost = lost_sale_eur(pos, cfg.lost_sale_goodwill_pct)[:, None] * decidable
+    terms = list(zip(stock.ravel(), hold.ravel(), strict=True))
+    terms += zip(short.ravel(), lost.ravel(), strict=True)
+    terms += [(y, cfg.order_cost_eur) for y in v["placed"] if y is not None]
+    terms += [(s, CAPACITY_SLACK_EUR_PER_UNIT) for s in v["cap_slack"].values()]
+    terms += [(s, BUDGET_SLACK_EUR_PER_EUR) for s in v["budget_slack"].values()]
+    prob += pulp.LpAffineExpression(terms)
+
+
+def solve_model(prob, cfg: PlanConfig) -> tuple[str, str]:
     """Solve with HiGHS, else CBC; accept only an optimal (or gap-optimal) plan."""
     attempts = [
         (
             "HiGHS",
             lambda: pulp.HiGHS(
-                msg=False, timeLimit=cfg.time_limit_s, gapRel=cfg.mip_gap, threads=1
+                msg=False,
+                timeLimit=cfg.time_limit_s,
+                gapRel=cfg.mip_gap,
+                threads=cfg.threads,
+                **dict(cfg.highs_options),
             ),
         ),
         (
@@ -219,93 +384,3 @@ def _solve(prob, cfg) -> tuple[str, str]:
             return status, name
         errors.append(f"{name}: status {status}")
     raise RuntimeError(f"no trustworthy replenishment plan: {'; '.join(errors)}")
-
-
-def _binding(pos, v, cfg, ds) -> list[str]:
-    notes = []
-    spend = pulp.value(v["spend"]) or 0.0
-    short = v["budget_slack"].value() or 0.0
-    if short > 0.5:
-        notes.append(f"budget short by {short:,.0f} EUR over the horizon")
-    elif spend >= cfg.budget_eur * 0.999:
-        notes.append(f"budget binding at {cfg.budget_eur:,.0f} EUR")
-    for (loc, t), s in v["cap_slack"].items():
-        if (s.value() or 0) > 0.5:
-            day = pd.Timestamp(ds) + pd.Timedelta(days=t)
-            notes.append(
-                f"capacity of {loc} short by {s.value():,.0f} units on {day:%Y-%m-%d}"
-            )
-    return notes
-
-
-def _order_lines(pos, v, demand, ds, binding) -> pd.DataFrame:
-    run = pd.Timestamp(ds)
-    rows = []
-    for (i, t), var in v["lots"].items():
-        n = int(round(var.value() or 0))
-        if n <= 0:
-            continue
-        units = int(n * v["lot"][i])
-        rows.append(
-            _line(
-                pos.iloc[i],
-                t,
-                units,
-                units // int(v["pack"][i]),
-                run,
-                demand[i],
-                binding,
-            )
-        )
-    cols = [
-        "sku",
-        "location_id",
-        "order_date",
-        "arrival_date",
-        "order_qty_units",
-        "order_cases",
-        "order_cost_eur",
-        "on_hand_units",
-        "on_order_units",
-        "forecast_p50_units",
-        "forecast_p90_units",
-        "days_of_cover",
-        "projected_stockout_date",
-        "binding_constraint",
-        "reason",
-    ]
-    out = pd.DataFrame(rows, columns=cols + ["_urgency"])
-    return out.sort_values(["_urgency", "order_date", "sku", "location_id"]).drop(
-        columns="_urgency"
-    )
-
-
-def _line(p, t, units, n_cases, run, demand_i, binding):
-    daily = max(demand_i.mean(), 1e-9)
-    cover = (p.on_hand_units + p.on_order_units) / daily
-    cum = np.cumsum(demand_i) - p.on_hand_units
-    out_day = int(np.argmax(cum > 0)) + 1 if (cum > 0).any() else None
-    stockout = run + pd.Timedelta(days=out_day) if out_day else pd.NaT
-    reason = (
-        f"projected stock-out on {stockout:%Y-%m-%d} without this order"
-        if out_day
-        else "keeps stock at the service level over the horizon"
-    )
-    return [
-        p.sku,
-        p.location_id,
-        run + pd.Timedelta(days=t),
-        run + pd.Timedelta(days=t + int(p.lead_time_days)),
-        units,
-        n_cases,
-        round(units * p.unit_cost_eur, 2),
-        int(p.on_hand_units),
-        int(p.on_order_units),
-        None,
-        None,
-        round(cover, 1),
-        stockout,
-        "; ".join(binding),
-        reason,
-        out_day if out_day else 10**6,
-    ]

@@ -4,6 +4,7 @@ fusionloop demo --size S --days 180 --seed 7     # market + history in landing/
 fusionloop run --ds 2026-01-31                   # every stage, no Airflow
 fusionloop step --ds 2026-02-01                  # the market reacts, next day lands
 fusionloop summary --ds 2026-01-31               # print a run's summary
+fusionloop simulate --policy baseline --days 90  # closed-loop benchmark, KPIs
 """
 
 from __future__ import annotations
@@ -38,6 +39,15 @@ def main(argv: list[str] | None = None) -> int:
     step.add_argument(
         "--policy", default="fusionloop", choices=["fusionloop", "baseline"]
     )
+    simulate = sub.add_parser(
+        "simulate", help="closed-loop benchmark: N market days under one policy"
+    )
+    simulate.add_argument(
+        "--policy", default="fusionloop", choices=["fusionloop", "baseline", "perfect"]
+    )
+    simulate.add_argument("--days", type=int, default=90)
+    simulate.add_argument("--size", default="S", choices=["XS", "S", "M"])
+    simulate.add_argument("--seed", type=int, default=7)
     summary = sub.add_parser("summary", help="print the summary of a finished run")
     summary.add_argument("--ds", help="run date (default: the market's last day)")
     args = parser.parse_args(argv)
@@ -85,6 +95,16 @@ def _step(settings, args) -> int:
     return 0
 
 
+def _simulate(settings, args) -> int:
+    import json
+
+    from pipeline.simulate import SimConfig, simulate
+
+    cfg = SimConfig(policy=args.policy, days=args.days, size=args.size, seed=args.seed)
+    print(json.dumps(simulate(settings, cfg), indent=2))
+    return 0
+
+
 def _summary(settings, args) -> int:
     from pipeline.report import format_summary
 
@@ -93,4 +113,10 @@ def _summary(settings, args) -> int:
     return 0
 
 
-COMMANDS = {"demo": _demo, "run": _run, "step": _step, "summary": _summary}
+COMMANDS = {
+    "demo": _demo,
+    "run": _run,
+    "step": _step,
+    "summary": _summary,
+    "simulate": _simulate,
+}

@@ -64,6 +64,17 @@ def train_demand_model(settings: Settings, ds: str) -> dict:
     return _timed(settings, ds, "train_demand_model", lambda: train(settings, ds))
 
 
+def reuse_demand_model(settings: Settings, ds: str, model_version: str) -> dict:
+    """Record that ``ds`` forecasts with an earlier model instead of retraining.
+
+    Returns what training would (the version and its metrics), so the run
+    report reads the same; the closed-loop simulation retrains weekly this way.
+    """
+    meta = io.read_json(settings.registry / model_version / "meta.json")
+    result = {"model_version": model_version, "metrics": meta["metrics"]}
+    return _timed(settings, ds, "train_demand_model", lambda: result)
+
+
 def forecast_demand(settings: Settings, ds: str, model_version: str) -> dict:
     from pipeline.forecasting import forecast_demand as forecast
 
@@ -107,12 +118,18 @@ def write_back(settings: Settings, ds: str, model_version: str) -> dict:
     return result
 
 
-def run_day(settings: Settings, ds: str) -> dict:
-    """Every stage for ``ds`` in order, without Airflow; returns the run report."""
+def run_day(settings: Settings, ds: str, reuse_model: str | None = None) -> dict:
+    """Every stage for ``ds`` in order, without Airflow; returns the run report.
+
+    ``reuse_model``: forecast with this registry version instead of training.
+    """
     for source in SOURCES:
         validate(settings, extract(settings, source, ds))
     build_features(settings, ds)
-    model = train_demand_model(settings, ds)["model_version"]
+    if reuse_model:
+        model = reuse_demand_model(settings, ds, reuse_model)["model_version"]
+    else:
+        model = train_demand_model(settings, ds)["model_version"]
     forecast_demand(settings, ds, model)
     plan_replenishment(settings, ds)
     adjust_promotions(settings, ds)

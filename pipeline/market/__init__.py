@@ -18,7 +18,7 @@ import pandas as pd
 from pipeline import io
 from pipeline.market import config as c
 from pipeline.market import master
-from pipeline.market.day import expected_demand, order_lines, realise_sales
+from pipeline.market.day import draw_demand, expected_demand, order_lines, sell
 from pipeline.market.extracts import (
     add_dirty_rows,
     inventory_snapshot,
@@ -57,8 +57,13 @@ def generate(settings: Settings, size="S", days=180, seed=7, end="2026-01-31"):
     return meta
 
 
-def step(settings: Settings, ds: str, policy="fusionloop") -> None:
-    """Simulate the day ``ds`` after the last one, reacting to the pipeline."""
+def step(settings: Settings, ds: str, policy="fusionloop", orders=None) -> dict:
+    """Simulate the day ``ds`` after the last one, reacting to the pipeline.
+
+    Under the ``fusionloop`` policy the orders come from yesterday's plan;
+    otherwise ``orders`` (see ``simulate_day``; ``None``: the market's own
+    reorder-point ops). Returns ``simulate_day``'s facts and the new state.
+    """
     state = MarketState.load(settings.sim_dir)
     day = pd.Timestamp(ds)
     if day != state.last_day + pd.Timedelta(days=1):
@@ -66,26 +71,35 @@ def step(settings: Settings, ds: str, policy="fusionloop") -> None:
             f"the market's last day is {state.last_day:%Y-%m-%d}; "
             f"the next day to step is the day after, not {ds}"
         )
-    pipeline_orders = None
     if policy == "fusionloop":
-        pipeline_orders = apply_decisions(settings, state, day)
-    simulate_day(settings, state, day, snapshots=True, orders=pipeline_orders)
+        orders = apply_decisions(settings, state, day)
+    facts = simulate_day(settings, state, day, snapshots=True, orders=orders)
     state.last_day = day
     state.save(settings.sim_dir)
+    return facts | {"state": state}
 
 
-def simulate_day(settings, state: MarketState, day, snapshots, orders=None) -> None:
-    """Receive stock, sell, export the day's extracts, then place purchase orders."""
+def simulate_day(settings, state: MarketState, day, snapshots, orders=None) -> dict:
+    """Receive stock, sell, export the day's extracts, then place purchase orders.
+
+    ``orders`` is a frame of purchase orders, a function of (state, day, sales)
+    that returns one after the day's sales (an end-of-day review), or ``None``
+    for the market's own reorder-point ops. Returns the day's demand and sales
+    (arrays SKU x location), the purchase orders placed and the promotions run.
+    """
     rng = np.random.default_rng([state.seed, day.toordinal()])
     state.receive(day)
     lam = expected_demand(state, day)
-    sales = realise_sales(state, lam, rng)
+    demand = draw_demand(lam, rng)
+    sales = sell(state, demand)
     lines = order_lines(state, sales, day, rng)
     extract = add_dirty_rows(
         release_lines(state, lines, day, rng), c.DIRTY_ROW_RATE, rng
     )
     if orders is None:
         orders = reorder_point_orders(state, lam, day, rng)
+    elif callable(orders):
+        orders = orders(state, day, sales)
     state.purchase_orders = pd.concat(
         [state.purchase_orders, orders], ignore_index=True
     )
@@ -102,6 +116,7 @@ def simulate_day(settings, state: MarketState, day, snapshots, orders=None) -> N
         }
     )
     io.write_parquet(truth, settings.truth / f"ds={day:%Y-%m-%d}" / "part-0.parquet")
+    return {"demand": demand, "sales": sales, "orders": orders}
 
 
 def _new_state(size: str, seed: int, start, end) -> MarketState:

@@ -36,9 +36,22 @@ def _promo_multiplier(state: MarketState, day: pd.Timestamp) -> np.ndarray:
     return mult
 
 
+def draw_demand(lam: np.ndarray, rng) -> np.ndarray:
+    """Units customers want per SKU x location: overdispersed Poisson around ``lam``.
+
+    The day's first draws from its generator, so a perfect-foresight policy can
+    replay them (same seed, day and ``lam`` give the same units).
+    """
+    return rng.poisson(lam * rng.gamma(4.0, 0.25, lam.shape))
+
+
 def realise_sales(state: MarketState, lam: np.ndarray, rng) -> np.ndarray:
     """Draw demand (overdispersed Poisson) and censor it by stock on hand."""
-    demand = rng.poisson(lam * rng.gamma(4.0, 0.25, lam.shape))
+    return sell(state, draw_demand(lam, rng))
+
+
+def sell(state: MarketState, demand: np.ndarray) -> np.ndarray:
+    """Sell what stock allows; returns the units sold (the rest is lost)."""
     sales = np.minimum(demand, state.on_hand)
     state.on_hand -= sales
     return sales

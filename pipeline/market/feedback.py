@@ -35,7 +35,10 @@ def apply_decisions(settings: Settings, state: MarketState, day) -> pd.DataFrame
         {
             "sku_idx": sku_pos,
             "loc_idx": loc_pos,
-            "qty": plan.order_qty_units.round().astype("int64").to_numpy(),
+            "qty": plan.order_qty_units.astype(float)
+            .round()
+            .astype("int64")
+            .to_numpy(),
             "arrival_date": day + pd.to_timedelta(lead, "D"),
         }
     )

@@ -1,7 +1,13 @@
+import numpy as np
 import pandas as pd
 import pytest
 
-from models.replenishment import PlanConfig, protected_demand, solve_plan
+from models.replenishment import (
+    PlanConfig,
+    protected_daily_demand,
+    protected_demand,
+    solve_plan,
+)
 
 DS = "2026-01-31"
 
@@ -77,9 +83,119 @@ def test_protected_demand_follows_the_service_level(level, expected):
     assert protected_demand([1.0], [3.0], level)[0] == pytest.approx(expected)
 
 
+def test_protected_demand_is_the_quantile_of_cumulative_demand():
+    # P50 1 a day with a spread of 1 (P90 = 1 + z0.9): over 4 days the P90 of
+    # the sum is 4 + z0.9 x sqrt(4), not 4 daily P90s.
+    z90 = 1.2815515655446004
+    p50, p90 = np.ones((1, 4)), np.full((1, 4), 1 + z90)
+    daily = protected_daily_demand(p50, p90, 0.9)
+    assert daily[0, 0] == pytest.approx(1 + z90)
+    assert daily.sum() == pytest.approx(4 + 2 * z90)
+    assert protected_daily_demand(p50, p90, 0.5).sum() == pytest.approx(4.0)
+
+
 def test_no_plan_in_time_is_an_error_naming_both_solvers():
     skus = [f"S{i}" for i in range(40)]
     pos = pd.concat([_position(sku=s, case_pack_units=7, moq_units=20) for s in skus])
     cfg = PlanConfig(horizon_days=10, budget_eur=900.0, time_limit_s=0.01)
     with pytest.raises(RuntimeError, match="HiGHS: status .*; CBC: status"):
         solve_plan(pos, _forecast(skus=skus), DS, cfg)
+
+
+# Tiny instances solved by hand. Unless a test says otherwise: one SKU at L1,
+# unit cost 10 EUR, list price 20 EUR (a lost sale costs 10 margin + 10 goodwill),
+# holding 0.01 EUR per unit-day, protected demand = the flat forecast.
+
+
+def _cfg(**over):
+    base = dict(horizon_days=6, order_cost_eur=0.0, budget_eur=1e6)
+    return PlanConfig(**(base | over))
+
+
+def test_capacity_splits_what_one_order_would_bring():
+    # 10 units a day, lead 1: days 2..6 can be served, 50 units. One order
+    # would be cheapest (a 25 EUR order cost), but stock at the end of a day
+    # may not pass 20, so the first arrival is at most 30 and a second is needed.
+    pos = _position(on_hand_units=0, lead_time_days=1, capacity_units=20)
+    lines, report = solve_plan(
+        pos, _forecast(units=10.0, horizon=6), DS, _cfg(order_cost_eur=25.0)
+    )
+    assert sorted(lines.order_qty_units) == [20, 30]
+    assert not any("capacity" in note for note in report["binding"])
+
+
+def test_daily_budget_caps_each_days_orders_and_is_named():
+    # 3 units a day at 10 EUR, lead 1; 30 EUR a day buys exactly one day's need.
+    pos = _position(on_hand_units=0, lead_time_days=1)
+    cfg = _cfg(budget_eur=30.0, budget_period_days=1)
+    lines, report = solve_plan(pos, _forecast(units=3.0, horizon=6), DS, cfg)
+    per_day = lines.groupby("order_date").order_cost_eur.sum()
+    assert (per_day <= 30.0 + 1e-6).all()
+    assert lines.order_qty_units.sum() == 15
+    assert "budget binding at 30 EUR on 2026-02-01" in report["binding"]
+
+
+def test_budget_shortfall_is_what_the_service_target_still_needs():
+    # 3 a day over 10 days, lead 2: days 3..10 (24 units) can be served, but
+    # 50 EUR buys 5 units, so 19 units x 10 EUR = 190 EUR more were needed.
+    lines, report = solve_plan(
+        _position(on_hand_units=0),
+        _forecast(units=3.0),
+        DS,
+        _cfg(horizon_days=10, budget_eur=50.0),
+    )
+    assert lines.order_qty_units.sum() == 5
+    assert report["binding"] == ["budget short by 190 EUR over the horizon"]
+    assert (lines.binding_constraint == report["binding"][0]).all()
+
+
+def test_moq_is_semi_continuous_nothing_or_at_least_the_moq():
+    # 15 units can be served (3 a day, days 2..6). MOQ 10, packs of 1, 25 EUR
+    # an order: one order of 15, not a multiple of the MOQ (10 + 10 costs a
+    # second order and an order of 5 is below the MOQ).
+    pos = _position(on_hand_units=0, lead_time_days=1, moq_units=10)
+    cfg = _cfg(order_cost_eur=25.0)
+    lines, _ = solve_plan(pos, _forecast(units=3.0, horizon=6), DS, cfg)
+    assert lines.order_qty_units.tolist() == [15]
+    # Without the order cost, two orders of the MOQ hold less stock
+    # (25 unit-days instead of 30), and none may fall below it.
+    lines, _ = solve_plan(pos, _forecast(units=3.0, horizon=6), DS, _cfg())
+    assert lines.order_qty_units.tolist() == [10, 10]
+
+
+def test_orders_come_in_whole_case_packs():
+    # Same 15 units in packs of 6: 18 units in all, every order whole packs.
+    pos = _position(on_hand_units=0, lead_time_days=1, case_pack_units=6)
+    lines, _ = solve_plan(pos, _forecast(units=3.0, horizon=6), DS, _cfg())
+    assert lines.order_qty_units.sum() == 18
+    assert (lines.order_qty_units == 6 * lines.order_cases).all()
+
+
+def test_orders_arrive_after_the_lead_time_and_no_earlier():
+    pos = _position(on_hand_units=0, lead_time_days=3)
+    lines, report = solve_plan(
+        pos, _forecast(units=3.0, horizon=8), DS, _cfg(horizon_days=8)
+    )
+    assert ((lines.arrival_date - lines.order_date).dt.days == 3).all()
+    assert lines.arrival_date.min() == pd.Timestamp("2026-02-04")
+    # Days 4..8 are served, days 1..3 cannot be: 15 units bought.
+    assert lines.order_qty_units.sum() == 15
+    assert lines.projected_stockout_date.iloc[0] == pd.Timestamp("2026-02-01")
+
+
+def test_an_infeasible_instance_still_plans_and_names_every_shortfall():
+    # 50 on hand in room for 20, and too little budget for the service target:
+    # hard constraints would make this infeasible; the plan says by how much.
+    pos = _position(on_hand_units=50, capacity_units=20)
+    lines, report = solve_plan(
+        pos,
+        _forecast(units=10.0, horizon=8),
+        DS,
+        _cfg(horizon_days=8, budget_eur=100.0),
+    )
+    assert report["status"] == "Optimal"
+    assert "capacity of L1 short by 20 units on 2026-02-01" in report["binding"]
+    # Days 3..8 need 60 units, 50 on hand cover 30 of them after days 1-2:
+    # 30 units short, 10 bought with 100 EUR, 20 x 10 EUR = 200 EUR short.
+    assert "budget short by 200 EUR over the horizon" in report["binding"]
+    assert lines.order_qty_units.sum() == 10

@@ -20,9 +20,13 @@ def test_two_days_through_the_cli(tmp_path, monkeypatch, capsys):
     before = MarketState.load(tmp_path / "sim").purchase_orders
     assert main(["step", "--ds", "2026-02-01"]) == 0
     after = MarketState.load(tmp_path / "sim").purchase_orders
-    # The market received what was due and placed exactly the plan's orders.
+    # The market received what was due and placed exactly the plan's orders
+    # for the day (none, if the plan batches them later: with a fixed order
+    # cost it orders as late as it can; tests/pipeline/test_simulate.py
+    # follows a placed order until it arrives).
     placed = after.qty.sum() - before[before.arrival_date > "2026-02-01"].qty.sum()
-    assert placed == tomorrow.order_qty_units.sum() > 0
+    assert len(plan) > 0
+    assert placed == tomorrow.order_qty_units.sum()
 
     assert main(["run", "--ds", "2026-02-01"]) == 0
     report = io.read_json(tmp_path / "out/2026-02-01/run_report.json")

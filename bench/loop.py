@@ -1,0 +1,192 @@
+"""The closed-loop benchmark: fusionloop vs baseline vs perfect foresight, in money.
+
+    python bench/loop.py --sizes S --days 90 --seed 7
+
+Runs ``fusionloop simulate`` for each policy on the same seeded market (same
+history, same demand draws), in one process per policy, and writes
+``bench/results/loop.json`` (the first size; every size also gets
+``loop_<size>.json``), ``bench/results/loop_cost_<size>.png`` (cumulative total
+cost per policy) and the table in ``BENCHMARKS.md``. The baseline is measured
+in the same run as the policy it is compared with.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+POLICIES = ("baseline", "perfect", "fusionloop")
+HEADLINE = ("total_cost_eur", "fill_rate", "gross_margin_eur", "inventory_turns")
+ROWS = [
+    ("total cost, EUR", "total_cost_eur", "{:,.0f}"),
+    ("holding cost, EUR", "holding_cost_eur", "{:,.0f}"),
+    ("lost-sales cost, EUR", "lost_sales_cost_eur", "{:,.0f}"),
+    ("ordering cost, EUR", "ordering_cost_eur", "{:,.0f}"),
+    ("revenue, EUR", "revenue_eur", "{:,.0f}"),
+    ("gross margin, EUR", "gross_margin_eur", "{:,.0f}"),
+    ("markdown spend, EUR", "markdown_spend_eur", "{:,.0f}"),
+    ("fill rate (units)", "fill_rate", "{:.3f}"),
+    ("stock-out days (SKU-location-days)", "stockout_days", "{:,}"),
+    ("inventory turns (annualised)", "inventory_turns", "{:.1f}"),
+    ("order lines", "order_lines", "{:,}"),
+    ("wall time, s", "wall_s", "{:,.0f}"),
+]
+
+
+def run_policy(home: Path, policy: str, size: str, days: int, seed: int) -> dict:
+    """One ``fusionloop simulate`` run; its totals, daily KPIs and wall time."""
+    env = dict(os.environ, FUSION_HOME=str(home))
+    cmd = [str(BIN / "fusionloop"), "simulate", "--policy", policy]
+    cmd += ["--size", size, "--days", str(days), "--seed", str(seed)]
+    start = time.perf_counter()
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    if out.returncode:
+        sys.exit(f"{' '.join(cmd)} failed:\n{out.stderr[-3000:]}")
+    totals = json.loads(out.stdout) | {"wall_s": round(time.perf_counter() - start)}
+    sim = home / "simulate" / f"{size}-seed{seed}-{policy}" / "out" / "_simulation"
+    return {"totals": totals, "daily": pd.read_csv(sim / "kpis_daily.csv")}
+
+
+def collect_policy(home: Path, policy: str, size: str, days: int, seed: int) -> dict:
+    """Totals of a run already made (or cut short) from its daily KPIs."""
+    from pipeline.market.kpis import totals
+
+    sim = home / "simulate" / f"{size}-seed{seed}-{policy}" / "out" / "_simulation"
+    daily = pd.read_csv(sim / "kpis_daily.csv").head(days)
+    result = {"policy": policy, "size": size, "seed": seed} | totals(daily)
+    return {"totals": result | {"wall_s": float("nan")}, "daily": daily}
+
+
+def plot(daily: dict, size: str, days: int, seed: int) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for policy, frame in daily.items():
+        dates = pd.to_datetime(frame.date)
+        ax.plot(dates, frame.total_cost_eur.cumsum(), label=policy)
+    ax.set_title(f"Cumulative total cost, {size} market, {days} days, seed {seed}")
+    ax.set_ylabel("EUR (holding + lost sales + ordering)")
+    ax.legend()
+    fig.autofmt_xdate()
+    path = REPO / "bench" / "results" / f"loop_cost_{size}.png"
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def table(result: dict) -> str:
+    pol = result["policies"]
+    names = [p for p in POLICIES if p in pol]
+    rows = [
+        f"### Closed loop on the {result['size']} market, {result['days']} days, "
+        f"seed {result['seed']}",
+        "",
+        f"`{result['command']}` ({result['machine']}). Cumulative cost: "
+        f"`{result['plot']}`.",
+        "",
+        "| | " + " | ".join(names) + " |",
+        "| --- |" + " ---: |" * len(names),
+    ]
+    for label, key, fmt in ROWS:
+        rows.append(
+            f"| {label} | " + " | ".join(fmt.format(pol[p][key]) for p in names) + " |"
+        )
+    r = result["ratios"]
+    if r:
+        rows += [
+            "",
+            "FusionLoop total cost / baseline: "
+            f"{r.get('fusionloop_vs_baseline_cost', float('nan')):.2f} "
+            "(target <= 0.80); / perfect foresight: "
+            f"{r.get('fusionloop_vs_perfect_cost', float('nan')):.2f} "
+            "(target <= 1.15).",
+        ]
+    return "\n".join(rows) + "\n"
+
+
+def write_benchmarks_md(text: str, key: str) -> None:
+    """Replace this benchmark's section of BENCHMARKS.md, keeping the others."""
+    bench_md = REPO / "BENCHMARKS.md"
+    head = "# Benchmarks\n\nMade by `make bench`; figures from `bench/results/`.\n\n"
+    sections = {}
+    if bench_md.exists():
+        for block in bench_md.read_text().split("### ")[1:]:
+            sections[block.split(" market")[0]] = "### " + block.rstrip() + "\n"
+    sections[key] = text
+    bench_md.write_text(head + "\n".join(sections[k] for k in sorted(sections)))
+
+
+def bench_size(size: str, days: int, seed: int, policies, collect=False) -> dict:
+    home = REPO / "var" / "bench-loop"
+    if collect:
+        runs = {p: collect_policy(home, p, size, days, seed) for p in policies}
+        days = min(len(r["daily"]) for r in runs.values())
+        runs = {p: collect_policy(home, p, size, days, seed) for p in policies}
+    else:
+        runs = {p: run_policy(home, p, size, days, seed) for p in policies}
+    pol = {p: r["totals"] for p, r in runs.items()}
+    ratios = {}
+    if "fusionloop" in pol and "baseline" in pol:
+        ratios["fusionloop_vs_baseline_cost"] = round(
+            pol["fusionloop"]["total_cost_eur"] / pol["baseline"]["total_cost_eur"], 3
+        )
+    if "fusionloop" in pol and "perfect" in pol:
+        ratios["fusionloop_vs_perfect_cost"] = round(
+            pol["fusionloop"]["total_cost_eur"] / pol["perfect"]["total_cost_eur"], 3
+        )
+    png = plot({p: r["daily"] for p, r in runs.items()}, size, days, seed)
+    return {
+        "size": size,
+        "days": days,
+        "seed": seed,
+        "command": f"python bench/loop.py --sizes {size} --days {days} --seed {seed}"
+        + (" --collect" if collect else ""),
+        "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}",
+        "policies": pol,
+        "headline": {p: {k: pol[p][k] for k in HEADLINE} for p in pol},
+        "ratios": ratios,
+        "plot": str(png.relative_to(REPO)),
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", default="S")
+    ap.add_argument("--days", type=int, default=90)
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--policies", default=",".join(POLICIES))
+    ap.add_argument(
+        "--collect",
+        action="store_true",
+        help="no new runs: tabulate the days every policy's last run completed",
+    )
+    args = ap.parse_args()
+    results = REPO / "bench" / "results"
+    for k, size in enumerate(args.sizes.split(",")):
+        policies = args.policies.split(",")
+        result = bench_size(size, args.days, args.seed, policies, args.collect)
+        text = json.dumps(result, indent=2) + "\n"
+        (results / f"loop_{size}.json").write_text(text)
+        if k == 0:
+            (results / "loop.json").write_text(text)
+        md = table(result)
+        write_benchmarks_md(md, f"Closed loop on the {size}")
+        print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,219 @@
+"""The closed-loop benchmark: N market days under one ordering policy, with KPIs.
+
+Every policy starts from the same seeded market (same history, same seed) and
+the market draws each day's demand from a generator seeded by (seed, day), so
+policies that leave the promotions alone face the very same demand draws.
+
+- ``fusionloop``: the day's pipeline as the DAG runs it (``daily.run_day``, no
+  Airflow) on the day's extracts; the market then places the plan's orders for
+  the next day and runs marketing's promotions as adjusted in its database.
+  The demand model is retrained every ``sim_retrain_every_days`` and reused in
+  between (``daily.reuse_demand_model``).
+- ``baseline``: what a retailer does today, ``policy.moving_average_orders``
+  reviewed each evening; promotions as marketing planned them.
+- ``perfect``: the optimiser fed the demand the market is going to draw over
+  the horizon (replayed from the same generators) and the true stock; the
+  lower bound on cost any forecast could reach with this optimiser.
+
+Results go to ``<home>/out/_simulation/``: ``kpis_daily.csv`` and
+``totals.json``, where ``<home>`` is ``FUSION_HOME/simulate/<size>-seed<seed>-
+<policy>``.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from pipeline import io, market
+from pipeline.market.day import draw_demand, expected_demand
+from pipeline.market.kpis import day_kpis, totals
+from pipeline.market.policy import moving_average_orders
+from pipeline.market.state import MarketState
+from pipeline.settings import Settings
+
+log = logging.getLogger(__name__)
+POLICIES = ("fusionloop", "baseline", "perfect")
+BASELINE_WINDOW_DAYS = 28
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """One simulation: which policy, how many days, which market."""
+
+    policy: str
+    days: int
+    size: str = "S"
+    seed: int = 7
+    end: str = "2026-01-31"  # last day of history; simulation starts the day after
+
+
+def simulation_home(settings: Settings, cfg: SimConfig) -> Path:
+    return settings.fusion_home / "simulate" / f"{cfg.size}-seed{cfg.seed}-{cfg.policy}"
+
+
+def simulate(settings: Settings, cfg: SimConfig) -> dict:
+    """Run ``cfg.days`` market days under ``cfg.policy``; returns the totals.
+
+    Starts from a freshly generated market each time, so a rerun gives the
+    same figures. Writes the daily KPIs and totals under the policy's home.
+    """
+    if cfg.policy not in POLICIES:
+        raise ValueError(f"unknown policy {cfg.policy!r}; known: {POLICIES}")
+    s = settings.replace(fusion_home=simulation_home(settings, cfg))
+    market.generate(s, cfg.size, settings.sim_history_days, cfg.seed, cfg.end)
+    from pipeline.planning import plan_config
+
+    decide = _POLICY_MAKERS[cfg.policy](s)
+    goodwill = plan_config(s).lost_sale_goodwill_pct
+    rows = []
+    folder = s.out_dir("_simulation")
+    day = pd.Timestamp(cfg.end)
+    for k in range(cfg.days):
+        ds, day = f"{day:%Y-%m-%d}", day + pd.Timedelta(days=1)
+        orders = decide(ds, k)
+        step_policy = "fusionloop" if cfg.policy == "fusionloop" else "given"
+        facts = market.step(s, f"{day:%Y-%m-%d}", step_policy, orders)
+        rows.append(day_kpis(facts["state"], day, facts, s.order_cost_eur, goodwill))
+        log.info("%s %s: %s", cfg.policy, rows[-1]["date"], _brief(rows[-1]))
+        # Written every day, so a long run shows its progress.
+        io.write_csv(pd.DataFrame(rows), folder / "kpis_daily.csv")
+    daily = pd.DataFrame(rows)
+    result = {"policy": cfg.policy, "size": cfg.size, "seed": cfg.seed} | totals(daily)
+    io.write_json(result, folder / "totals.json")
+    return result
+
+
+def _brief(row: dict) -> str:
+    return (
+        f"sold {row['sold_units']}/{row['demand_units']} units, "
+        f"cost {row['total_cost_eur']:,.0f} EUR"
+    )
+
+
+def _fusionloop(settings: Settings):
+    """Run the day's pipeline; the market reads its plan and adjustments itself."""
+    from pipeline.daily import run_day
+
+    model: dict = {}
+
+    def decide(ds: str, k: int) -> None:
+        retrain = k % max(settings.sim_retrain_every_days, 1) == 0
+        report = run_day(settings, ds, reuse_model=None if retrain else model["v"])
+        model["v"] = report["forecast"]["model_version"]
+        return None
+
+    return decide
+
+
+def _baseline(settings: Settings):
+    """Reorder point from the last 28 days' sales, reviewed after each day."""
+    state = MarketState.load(settings.sim_dir)
+    truth = pd.read_parquet(settings.truth)
+    window = _sales_window(state, truth, BASELINE_WINDOW_DAYS)
+
+    def review(state: MarketState, day, sales: np.ndarray) -> pd.DataFrame:
+        nonlocal window
+        window = np.concatenate([window[1:], sales[None]])
+        return moving_average_orders(state, window, day, settings.service_level)
+
+    return lambda ds, k: review
+
+
+def _sales_window(state: MarketState, truth: pd.DataFrame, days: int) -> np.ndarray:
+    """Units sold over the last ``days`` days of history, shape (days, SKUs, locs)."""
+    last = truth[truth.date > truth.date.max() - pd.Timedelta(days=days)]
+    grid = last.pivot_table(
+        index="date", columns=["sku", "location_id"], values="sold_units"
+    )
+    cols = pd.MultiIndex.from_product([state.products.sku, state.locations.location_id])
+    flat = grid.reindex(columns=cols).fillna(0).to_numpy()
+    return flat.reshape(len(grid), len(state.products), len(state.locations))
+
+
+def _perfect(settings: Settings):
+    """Plan on the true stock with the demand the market will draw."""
+    from models.replenishment import solve_plan
+    from pipeline.planning import plan_config
+
+    cfg = plan_config(settings)
+
+    def decide(ds: str, k: int) -> pd.DataFrame:
+        state = MarketState.load(settings.sim_dir)
+        forecast = true_demand(state, ds, cfg.horizon_days)
+        lines, _ = solve_plan(true_position(state, ds), forecast, ds, cfg)
+        return plan_orders(state, lines, pd.Timestamp(ds) + pd.Timedelta(days=1))
+
+    return decide
+
+
+def true_demand(state: MarketState, ds: str, horizon_days: int) -> pd.DataFrame:
+    """The units the market will draw on each of the next days, as a forecast frame.
+
+    Replays each day's generator; exact while promotions stay as planned.
+    """
+    frames = []
+    for h in range(1, horizon_days + 1):
+        day = pd.Timestamp(ds) + pd.Timedelta(days=h)
+        rng = np.random.default_rng([state.seed, day.toordinal()])
+        units = draw_demand(expected_demand(state, day), rng).astype(float)
+        frames.append(_cells(state).assign(horizon_day=h, p50_units=units.ravel()))
+    out = pd.concat(frames, ignore_index=True)
+    return out.assign(p90_units=out.p50_units)
+
+
+def true_position(state: MarketState, ds: str) -> pd.DataFrame:
+    """The stock position the plan needs, read from the market's own state."""
+    p = state.products.set_index("sku")
+    loc = state.locations.set_index("location_id")
+    on_order, first = state.on_order()
+    cells = _cells(state)
+    return cells.assign(
+        on_hand_units=state.on_hand.ravel(),
+        on_order_units=on_order.ravel(),
+        on_order_arrival_date=first.ravel(),
+        unit_cost_eur=p.unit_cost.reindex(cells.sku).to_numpy(),
+        list_price_eur=p.list_price.reindex(cells.sku).to_numpy(),
+        lead_time_days=p.lead_time_days.reindex(cells.sku).to_numpy(),
+        moq_units=p.moq.reindex(cells.sku).to_numpy(),
+        case_pack_units=p.case_pack.reindex(cells.sku).to_numpy(),
+        capacity_units=loc.capacity_units.reindex(cells.location_id).to_numpy(),
+        holding_cost_eur_per_unit_day=loc.holding_cost_per_unit_day.reindex(
+            cells.location_id
+        ).to_numpy(),
+    )
+
+
+def _cells(state: MarketState) -> pd.DataFrame:
+    """SKU x location pairs in the market's array order (SKU-major)."""
+    s, loc = np.indices(state.on_hand.shape)
+    return pd.DataFrame(
+        {
+            "sku": state.products.sku.to_numpy()[s.ravel()],
+            "location_id": state.locations.location_id.to_numpy()[loc.ravel()],
+        }
+    )
+
+
+def plan_orders(state: MarketState, lines: pd.DataFrame, day) -> pd.DataFrame:
+    """The plan's lines to place on ``day`` as the market's purchase orders."""
+    today = lines[lines.order_date == day]
+    sku = state.sku_index(today.sku)
+    lead = state.products.lead_time_days.to_numpy()[sku]
+    return pd.DataFrame(
+        {
+            "sku_idx": sku.astype("int64"),
+            "loc_idx": pd.Index(state.locations.location_id)
+            .get_indexer(today.location_id)
+            .astype("int64"),
+            "qty": today.order_qty_units.to_numpy().astype("int64"),
+            "arrival_date": day + pd.to_timedelta(lead, "D"),
+        }
+    )
+
+
+_POLICY_MAKERS = {"fusionloop": _fusionloop, "baseline": _baseline, "perfect": _perfect}
