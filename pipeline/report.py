@@ -38,6 +38,7 @@ def build_report(settings: Settings, ds: str) -> dict:
         sources[source]["extra_columns"] = stages[f"extract_{source}"]["result"][
             "extra_columns"
         ]
+        sources[source] |= _quality(source, counts)
     return {
         "ds": ds,
         "sources": sources,
@@ -53,8 +54,23 @@ def build_report(settings: Settings, ds: str) -> dict:
                 settings.out_dir(ds) / "promotion_adjustments.csv"
             ),
             "marketing_db": settings.marketing_url,
+            "data_docs": str(settings.out_dir(ds) / "data_docs" / "index.html"),
         },
     }
+
+
+def _quality(source: str, counts: dict) -> dict:
+    """Conservation per validated day, and why an older drop is used if it is.
+
+    ``conservation`` lists every drop validated in this run (the first run on
+    a market validates its whole history) with input = accepted + quarantined,
+    checked here once more before the report is written.
+    """
+    days = counts.get("days_validated", [])
+    for day in days:
+        if day["input_rows"] != day["accepted_rows"] + day["quarantined_rows"]:
+            raise AssertionError(f"{source} {day['ds']}: rows lost: {day}")
+    return {"conservation": days, "fallback": counts.get("fallback")}
 
 
 def format_summary(report: dict) -> str:
@@ -69,6 +85,11 @@ def format_summary(report: dict) -> str:
             f"{name:<22}{s['input_rows']:>9,}{s['accepted_rows']:>10,}"
             f"{s['quarantined_rows']:>13,}  {s['snapshot_day']}"
         )
+    lines += [
+        f"  {name}: {s['fallback']}"
+        for name, s in report["sources"].items()
+        if s.get("fallback")
+    ]
     m = report["forecast"]["metrics"]
     lgb, naive = m["lightgbm"], m["seasonal_naive"]
     lines += [

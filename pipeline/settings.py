@@ -37,6 +37,10 @@ class Settings:
     duckdb_memory_limit: str = "4GB"
     solver_time_limit_s: float = 120.0
     pii_key: str = field(default="", repr=False)
+    # Data quality gate (validation): when a batch is too bad to use at all.
+    max_bad_row_share: float = 0.2  # more failing rows than this fails the drop
+    min_row_share_of_previous: float = 0.25  # fewer rows than this x the last drop
+    date_floor: str = "2015-01-01"  # dates before this are not believable
 
     @property
     def landing(self) -> Path:

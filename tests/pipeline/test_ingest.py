@@ -64,10 +64,12 @@ def test_missing_column_fails_the_file_naming_it(settings):
         "orders.csv",
         [HEADER.replace(",qty,", ",quantity,"), GOOD],
     )
+    out = extract_source(settings, "orders", "2026-01-05")
+    assert out["days"] == [] and list(out["bad_drops"]) == ["2026-01-05"]
     with pytest.raises(BadFileError) as err:
-        extract_source(settings, "orders", "2026-01-05")
+        validate_source(settings, "orders", "2026-01-05", [], out["bad_drops"])
     assert "orders.csv" in str(err.value) and "['qty']" in str(err.value)
-    assert "quantity" in str(err.value)
+    assert "Renamed? Unexpected column(s) ['quantity']" in str(err.value)
 
 
 def test_mostly_bad_batch_fails_with_the_file_and_first_bad_line(settings):
@@ -79,8 +81,9 @@ def test_mostly_bad_batch_fails_with_the_file_and_first_bad_line(settings):
 
 def test_missing_required_drop_fails_and_names_the_path(settings):
     (settings.landing / "2026-01-05").mkdir(parents=True)
+    out = extract_source(settings, "erp_products", "2026-01-05")
     with pytest.raises(BadFileError, match="erp_products.csv: file missing"):
-        extract_source(settings, "erp_products", "2026-01-05")
+        validate_source(settings, "erp_products", "2026-01-05", [], out["bad_drops"])
 
 
 def test_customer_pii_is_pseudonymised_with_a_keyed_mac(settings):
