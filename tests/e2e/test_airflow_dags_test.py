@@ -69,6 +69,13 @@ def test_rows_are_conserved_per_source(runs):
         assert (
             counts["input_rows"] == counts["accepted_rows"] + counts["quarantined_rows"]
         )
+        assert counts["fallback"] is None
+        days = counts["conservation"]  # the first run validates the whole history
+        assert days and days[-1]["ds"] == DS
+        assert all(
+            d["input_rows"] == d["accepted_rows"] + d["quarantined_rows"] for d in days
+        )
+    assert len(report["sources"]["orders"]["conservation"]) == 60
 
 
 def test_plan_respects_budget_and_capacity(runs):

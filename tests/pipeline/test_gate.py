@@ -26,6 +26,10 @@ def test_validate_prints_each_source_and_exits_zero(
     assert line.split()[1:4] == [str(rows), str(rows), "0"]
     for source in ("crm_customers", "erp_inventory", "marketing_promotions"):
         assert any(x.startswith(source) for x in out.splitlines())
+    docs = tmp_path / "home" / "out" / XS_END / "data_docs"
+    assert 'href="orders.html"' in (docs / "index.html").read_text()
+    page = (docs / "orders.html").read_text()
+    assert "qty" in page and "values must belong to this set" in page
 
 
 def test_validate_exits_non_zero_naming_the_bad_required_file(
