@@ -110,6 +110,9 @@ def render(result: dict) -> str:
         f"### Data quality gate on the {result['size']} market "
         f"({result['days']} days of history), {result['machine']}",
         "",
+        f"Made by `python bench/validation.py --size {result['size']} "
+        f"--days {result['days']}`.",
+        "",
         "| source | days | rows | quarantined | extract s (baseline) | validate s "
         "| extract s / M rows | validate s / M rows |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
