@@ -103,6 +103,8 @@ def read_drop(path: Path, src: Source) -> tuple[pd.DataFrame, set[str]]:
             f"{path}: unreadable (rule: readable UTF-8 {src.format}): {err}. "
             "Re-export the file and re-run the day."
         ) from err
+    if src.format == "csv":
+        _check_not_truncated(path, len(frame.columns))
     _check_columns(path, src, list(frame.columns))
     if frame.empty:
         raise BadFileError(
@@ -133,7 +135,6 @@ def _parse(path: Path, src: Source) -> tuple[pd.DataFrame, int]:
             na_values=[""],
             encoding="utf-8-sig",
         )
-        _check_not_truncated(path, len(frame.columns))
         return frame, 2  # line 1 is the header
     frame = pd.read_json(path, lines=True, dtype=False, encoding="utf-8-sig")
     frame = frame.astype("string")

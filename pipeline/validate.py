@@ -49,14 +49,7 @@ def validate_source(
     days = sorted((set(days) | _unvalidated(settings, source, ds)) - set(bad_drops))
     validated, docs = [], None
     if days:
-        raw = pd.concat(
-            [
-                pd.read_parquet(raw_partition(settings, source, d)).assign(_ds=d)
-                for d in days
-            ],
-            ignore_index=True,
-        )
-        raw["_row_id"] = range(len(raw))
+        raw = _read_raw(settings, source, days)
         typed, failures, gx_result = check_rows(settings, src, raw, ds)
         quarantine, accepted = _split(raw, typed, failures)
         batch_errors = _batch_errors(settings, src, raw, quarantine)
@@ -71,6 +64,19 @@ def validate_source(
         docs = datadocs.write_page(settings, ds, source, gx_result)
     counts = _counts_for(settings, src, ds, bad_drops)
     return counts | {"days_validated": validated, "data_docs": docs}
+
+
+def _read_raw(settings: Settings, source: str, days: list[str]) -> pd.DataFrame:
+    """The raw rows of ``days``, with ``_ds`` (their drop) and a ``_row_id``."""
+    raw = pd.concat(
+        [
+            pd.read_parquet(raw_partition(settings, source, d)).assign(_ds=d)
+            for d in days
+        ],
+        ignore_index=True,
+    )
+    raw["_row_id"] = range(len(raw))
+    return raw
 
 
 def _stop_if_required(src: Source, bad_drops: dict[str, str]) -> None:

@@ -171,12 +171,16 @@ def test_a_broken_required_file_fails_the_dag_at_validation(
     shutil.copytree(runs[0].landing, settings.landing)
     orders = settings.landing / DS / "orders.csv"
     orders.write_bytes(orders.read_bytes()[:-25])  # cut off mid-line
-    out = _run_dag(airflow_env, settings)
-    assert out.returncode != 0
-    log = out.stdout + out.stderr
-    assert "validate_source" in log
-    assert f"{orders}: truncated (rule: complete last line)" in log
-    assert "re-export the file and re-run the day" in log
+    assert _run_dag(airflow_env, settings).returncode != 0
+    log = (settings.fusion_home / "logs" / f"airflow_dags_test_{DS}.log").read_text()
+    failed = log.split("Task failed with exception", 1)[1]
+    assert "in validate_source" in failed
+    assert (
+        "BadFileError: orders is required for today's decisions and a drop is bad: "
+        f"{orders}: truncated (rule: complete last line)"
+    ) in failed
+    assert "re-export the file and re-run the day" in failed
+    assert "DagRun failed" in log
     assert not (settings.out_dir(DS) / "run_report.json").exists()
     assert not settings.warehouse.exists()
     assert not (settings.lake / "clean" / "orders" / f"ds={DS}").exists()
