@@ -5,6 +5,7 @@ fusionloop run --ds 2026-01-31                   # every stage, no Airflow
 fusionloop step --ds 2026-02-01                  # the market reacts, next day lands
 fusionloop summary --ds 2026-01-31               # print a run's summary
 fusionloop simulate --policy baseline --days 90  # closed-loop benchmark, KPIs
+fusionloop validate --ds 2026-01-31              # the data quality gate alone
 """
 
 from __future__ import annotations
@@ -50,6 +51,11 @@ def main(argv: list[str] | None = None) -> int:
     simulate.add_argument("--seed", type=int, default=7)
     summary = sub.add_parser("summary", help="print the summary of a finished run")
     summary.add_argument("--ds", help="run date (default: the market's last day)")
+    validate = sub.add_parser(
+        "validate",
+        help="extract and validate every source; non-zero if the run cannot go on",
+    )
+    validate.add_argument("--ds", help="run date (default: the market's last day)")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"
@@ -113,10 +119,23 @@ def _summary(settings, args) -> int:
     return 0
 
 
+def _validate(settings, args) -> int:
+    from pipeline.gate import format_gate, run_gate
+
+    ds = args.ds or _last_day(settings)
+    counts, errors = run_gate(settings, ds)
+    print(format_gate(ds, counts))
+    if errors:
+        print("\nthe run cannot go on:\n" + "\n".join(errors), file=sys.stderr)
+        return 1
+    return 0
+
+
 COMMANDS = {
     "demo": _demo,
     "run": _run,
     "step": _step,
     "summary": _summary,
     "simulate": _simulate,
+    "validate": _validate,
 }

@@ -47,7 +47,9 @@ def validate(settings: Settings, extracted: dict) -> dict:
         settings,
         ds,
         f"validate_{source}",
-        lambda: validate_source(settings, source, ds, extracted["days"]),
+        lambda: validate_source(
+            settings, source, ds, extracted["days"], extracted.get("bad_drops")
+        ),
     )
 
 

@@ -7,6 +7,7 @@ validation. PII is pseudonymised here, before anything is written.
 
 from __future__ import annotations
 
+import csv
 import logging
 from pathlib import Path
 
@@ -32,32 +33,45 @@ def extract_source(settings: Settings, source: str, ds: str) -> dict:
     source that are not in the lake yet are extracted too (the first run on a
     market loads its history); each partition depends only on its own drop,
     so re-runs and backfills give the same files.
+
+    A drop that is unusable as a whole (missing, unreadable, truncated, no
+    rows, columns missing) is not raised here but listed in ``bad_drops``
+    (day -> message) and its raw partition removed: validation decides whether
+    the run stops (required source) or goes on with the last good snapshot.
     """
     src = load_source(source, settings.expectations_dir)
     days = _days_to_extract(settings, src, ds)
+    bad_drops: dict[str, str] = {}
     if ds not in days:
-        if src.required:
-            raise BadFileError(
-                f"{settings.landing / ds / src.file}: file missing (rule: required "
-                f"source). {source} is needed for today's decisions; land the file "
-                "and re-run the day."
-            )
-        log.warning("%s: no drop for %s; the last good snapshot is used", source, ds)
+        bad_drops[ds] = (
+            f"{settings.landing / ds / src.file}: file missing (rule: drop "
+            f"present). Land the file and re-run the day."
+        )
+        raw_partition(settings, source, ds).unlink(missing_ok=True)
     extra: set[str] = set()
     for day in days:
-        frame, unexpected = read_drop(settings.landing / day / src.file, src)
+        try:
+            frame, unexpected = read_drop(settings.landing / day / src.file, src)
+        except BadFileError as err:
+            log.error("%s", err)
+            bad_drops[day] = str(err)
+            raw_partition(settings, source, day).unlink(missing_ok=True)
+            continue
         extra |= unexpected
         if src.pii:
             key = pii_key(settings)
             for col in src.pii:
                 frame[f"{col}_pseudonym"] = pseudonymise(frame.pop(col), key)
         io.write_parquet(frame, raw_partition(settings, source, day))
+    if extra:
+        log.warning("%s: unexpected column(s) kept out: %s", source, sorted(extra))
     return {
         "source": source,
         "ds": ds,
-        "days": days,
+        "days": [d for d in days if d not in bad_drops],
         "landed_today": ds in days,
         "extra_columns": sorted(extra),
+        "bad_drops": bad_drops,
     }
 
 
@@ -78,34 +92,83 @@ def read_drop(path: Path, src: Source) -> tuple[pd.DataFrame, set[str]]:
     """Read one drop as strings, with ``_source_file`` and ``_source_line``.
 
     Raises ``BadFileError`` naming the file and rule when it is empty,
-    unreadable, or misses contract columns. Returns the frame (contract columns
-    only) and the set of unexpected extra columns, which are kept out.
+    unreadable, truncated, or misses contract columns. Returns the frame
+    (contract columns, optional ones filled with nulls when absent) and the
+    set of unexpected extra columns, which are kept out.
     """
     try:
-        if src.format == "csv":
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
-            first_line = 2  # line 1 is the header
-        else:
-            frame = pd.read_json(path, lines=True, dtype=False).astype("string")
-            frame = frame.astype(object).where(frame.notna(), None)
-            first_line = 1
+        frame, first_line = _parse(path, src)
     except (pd.errors.EmptyDataError, ValueError, UnicodeDecodeError) as err:
         raise BadFileError(
-            f"{path}: unreadable (rule: readable {src.format}): {err}. "
+            f"{path}: unreadable (rule: readable UTF-8 {src.format}): {err}. "
             "Re-export the file and re-run the day."
         ) from err
-    missing = [c for c in src.columns if c not in frame.columns]
-    if missing:
-        raise BadFileError(
-            f"{path}: missing column(s) {missing} (rule: schema); expected "
-            f"{list(src.columns)}, found {list(frame.columns)}. Fix the export or "
-            "rename the columns, then re-run the day."
-        )
+    if src.format == "csv":
+        _check_not_truncated(path, len(frame.columns))
+    _check_columns(path, src, list(frame.columns))
     if frame.empty:
-        raise BadFileError(f"{path}: no rows (rule: non-empty file). Re-export it.")
-    extra = set(frame.columns) - set(src.columns)
-    frame = frame[list(src.columns)].astype(object)
+        raise BadFileError(
+            f"{path}: no rows (rule: non-empty file). Re-export it and re-run the day."
+        )
+    extra = set(frame.columns) - set(src.columns) - set(src.optional_columns)
+    for col in src.optional_columns:
+        if col not in frame.columns:
+            frame[col] = None
+    frame = frame[src.all_columns].astype(object)
     frame = frame.where(frame.notna(), None)
     frame["_source_file"] = str(path)
     frame["_source_line"] = range(first_line, first_line + len(frame))
     return frame, extra
+
+
+def _parse(path: Path, src: Source) -> tuple[pd.DataFrame, int]:
+    """Parse a drop as strings; returns the frame and the line of its first row.
+
+    ``utf-8-sig`` accepts (and drops) a byte-order mark; any other byte that is
+    not UTF-8 is an error, never silently replaced.
+    """
+    if src.format == "csv":
+        frame = pd.read_csv(
+            path,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+            encoding="utf-8-sig",
+        )
+        return frame, 2  # line 1 is the header
+    frame = pd.read_json(path, lines=True, dtype=False, encoding="utf-8-sig")
+    frame = frame.astype("string")
+    return frame.astype(object).where(frame.notna(), None), 1
+
+
+def _check_not_truncated(path: Path, n_columns: int) -> None:
+    """A last line without its newline and short of fields is a cut-off file."""
+    with open(path, "rb") as f:
+        f.seek(max(0, path.stat().st_size - 65536))
+        tail = f.read()
+    if not tail or tail.endswith(b"\n"):
+        return
+    last = tail.rsplit(b"\n", 1)[-1].decode("utf-8", errors="replace")
+    fields = next(csv.reader([last]), [])
+    if len(fields) < n_columns:
+        raise BadFileError(
+            f"{path}: truncated (rule: complete last line): the last line has "
+            f"{len(fields)} of {n_columns} fields and no line end. The export was "
+            "cut off; re-export the file and re-run the day."
+        )
+
+
+def _check_columns(path: Path, src: Source, found: list[str]) -> None:
+    """Every contract column must be there; a missing one names what was found."""
+    missing = [c for c in src.columns if c not in found]
+    if not missing:
+        return
+    unknown = [
+        c for c in found if c not in src.columns and c not in src.optional_columns
+    ]
+    hint = f" Renamed? Unexpected column(s) {unknown} were found." if unknown else ""
+    raise BadFileError(
+        f"{path}: missing column(s) {missing} (rule: schema); expected "
+        f"{list(src.columns)}, found {found}.{hint} Fix the export or rename the "
+        "columns, then re-run the day."
+    )

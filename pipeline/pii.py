@@ -2,7 +2,7 @@
 
 A plain hash of an e-mail is re-identifiable by dictionary; a keyed MAC is
 not without the key, which lives apart from the data: ``FUSION_PII_KEY``, or
-for the demo a key file created once under ``<FUSION_HOME>/secrets/``.
+for the demo market only a key file created once under ``<FUSION_HOME>/secrets/``.
 """
 
 from __future__ import annotations
@@ -18,10 +18,24 @@ import pandas as pd
 from pipeline import io
 
 
+class MissingKeyError(RuntimeError):
+    """No pseudonymisation key outside the demo: PII must not be extracted."""
+
+
 def pii_key(settings) -> bytes:
-    """The MAC key: the setting if given, else the demo key file (made once)."""
+    """The MAC key: the setting if given, else (demo market only) a key file.
+
+    Outside the demo (no ``sim/market.json`` under the home) a missing key is
+    an error: a key made up on the spot would change every pseudonym.
+    """
     if settings.pii_key:
         return settings.pii_key.encode()
+    if not (Path(settings.fusion_home) / "sim" / "market.json").exists():
+        raise MissingKeyError(
+            "no PII key: set FUSION_PII_KEY (e.g. from your secrets manager or an "
+            "Airflow connection's password exported to the task environment); "
+            "customer e-mails and names cannot be extracted without it."
+        )
     path = Path(settings.fusion_home) / "secrets" / "pii.key"
     if not path.exists():
         io.write_text(secrets.token_hex(32), path)

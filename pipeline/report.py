@@ -38,6 +38,7 @@ def build_report(settings: Settings, ds: str) -> dict:
         sources[source]["extra_columns"] = stages[f"extract_{source}"]["result"][
             "extra_columns"
         ]
+        sources[source] |= _quality(source, counts)
     return {
         "ds": ds,
         "sources": sources,
@@ -55,6 +56,7 @@ def build_report(settings: Settings, ds: str) -> dict:
             ),
             "marketing_db": _without_password(settings.marketing_url),
             "kpi_report": str(settings.out_dir(ds) / "kpi_report.html"),
+            "data_docs": str(settings.out_dir(ds) / "data_docs" / "index.html"),
         },
     }
 
@@ -80,6 +82,20 @@ def _marketing_lines(report: dict) -> list[str]:
     ]
 
 
+def _quality(source: str, counts: dict) -> dict:
+    """Conservation per validated day, and why an older drop is used if it is.
+
+    ``conservation`` lists every drop validated in this run (the first run on
+    a market validates its whole history) with input = accepted + quarantined,
+    checked here once more before the report is written.
+    """
+    days = counts.get("days_validated", [])
+    for day in days:
+        if day["input_rows"] != day["accepted_rows"] + day["quarantined_rows"]:
+            raise AssertionError(f"{source} {day['ds']}: rows lost: {day}")
+    return {"conservation": days, "fallback": counts.get("fallback")}
+
+
 def format_summary(report: dict) -> str:
     """A short plain-text summary of a run report, for the terminal."""
     lines = [
@@ -92,6 +108,11 @@ def format_summary(report: dict) -> str:
             f"{name:<22}{s['input_rows']:>9,}{s['accepted_rows']:>10,}"
             f"{s['quarantined_rows']:>13,}  {s['snapshot_day']}"
         )
+    lines += [
+        f"  {name}: {s['fallback']}"
+        for name, s in report["sources"].items()
+        if s.get("fallback")
+    ]
     m = report["forecast"]["metrics"]
     lgb, naive = m["lightgbm"], m["seasonal_naive"]
     lines += [

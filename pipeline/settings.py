@@ -61,6 +61,10 @@ class Settings:
     sim_history_days: int = 120  # market history before a simulation starts
     sim_retrain_every_days: int = 7  # simulate: retrain weekly, reuse the model between
     pii_key: str = field(default="", repr=False)
+    # Data quality gate (validation): when a batch is too bad to use at all.
+    max_bad_row_share: float = 0.2  # more failing rows than this fails the drop
+    min_row_share_of_previous: float = 0.25  # fewer rows than this x the last drop
+    date_floor: str = "2015-01-01"  # dates before this are not believable
 
     @property
     def landing(self) -> Path:

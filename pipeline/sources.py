@@ -1,13 +1,15 @@
 """The extract contract, read from the suites in ``expectations/``.
 
 Each suite's ``meta`` says the landing file, its format, the columns with
-their types, the key, the PII columns, and whether today's decisions need it.
+their types (and ``optional_columns`` a drop may leave out), the key, the PII
+columns, whether today's decisions need it, and its ``references``: columns
+whose values must exist in another source's key (checked with DuckDB).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
@@ -38,11 +40,24 @@ class Source:
     pii: tuple[str, ...]
     columns: dict[str, str]  # name -> string|int|float|bool|date|timestamp
     suite: dict
+    optional_columns: dict[str, str] = field(default_factory=dict)  # may be absent
+    references: tuple[dict, ...] = ()  # {column, source, source_column}
+
+    @property
+    def all_columns(self) -> list[str]:
+        """Contract columns, then the optional ones."""
+        return [*self.columns, *self.optional_columns]
 
     @property
     def raw_columns(self) -> list[str]:
         """Columns as they land in the raw lake (PII replaced by its pseudonym)."""
-        return [f"{c}_pseudonym" if c in self.pii else c for c in self.columns]
+        return [f"{c}_pseudonym" if c in self.pii else c for c in self.all_columns]
+
+    @property
+    def types(self) -> dict[str, str]:
+        """Column types as the raw lake holds the columns (PII as pseudonyms)."""
+        cols = self.columns | self.optional_columns
+        return {(f"{c}_pseudonym" if c in self.pii else c): t for c, t in cols.items()}
 
 
 @cache
@@ -62,4 +77,6 @@ def load_source(name: str, expectations_dir: Path) -> Source:
         pii=tuple(m["pii"]),
         columns=dict(m["columns"]),
         suite=suite,
+        optional_columns=dict(m.get("optional_columns", {})),
+        references=tuple(m.get("references", ())),
     )

@@ -1,38 +1,73 @@
 """Validate: raw partitions -> typed ``lake/clean/`` rows + ``lake/quarantine/``.
 
 Each row is cast to the contract's types, then checked against the source's
-Great Expectations suite. A row that breaks a rule is quarantined with the
-rule, the column and the file and line it came from; nothing is dropped:
-input rows = accepted rows + quarantined rows, per source and day.
+Great Expectations suite and its references (``pipeline.rules``). A row that
+breaks a rule is quarantined with the rule, the column and the file and line
+it came from; nothing is dropped: input rows = accepted rows + quarantined
+rows, per source and day, checked here before anything is written.
+
+A drop that is bad as a whole (unusable file, too many bad rows, far fewer
+rows than the drop before) stops the source. A required source then fails
+the run with the message; an optional one is used as of its last good drop,
+and the counts say so in ``fallback``.
 """
 
 from __future__ import annotations
 
 import logging
-import os
+import shutil
 
 import pandas as pd
 
-from pipeline import io
-from pipeline.casting import cast_frame
+from pipeline import datadocs, io
 from pipeline.extract import raw_partition
+from pipeline.rules import check_rows
 from pipeline.settings import Settings
 from pipeline.sources import BadFileError, Source, load_source
 
 log = logging.getLogger(__name__)
-MAX_BAD_ROW_SHARE = 0.2
+LINEAGE = ["_row_id", "_ds", "_source_file", "_source_line"]
 
 
-def validate_source(settings: Settings, source: str, ds: str, days: list[str]) -> dict:
-    """Validate the given raw days of ``source``; returns today's row counts.
+def validate_source(
+    settings: Settings,
+    source: str,
+    ds: str,
+    days: list[str],
+    bad_drops: dict[str, str] | None = None,
+) -> dict:
+    """Validate the given raw days of ``source``; returns the counts used for ``ds``.
 
-    Raw days up to ``ds`` that were never validated (a run died in between)
-    are validated too.
+    ``bad_drops`` (day -> message) are the drops extract could not use. Raw
+    days up to ``ds`` that were never validated (a run died in between) are
+    validated too. Raises ``BadFileError`` when a required source has a bad drop.
     """
     src = load_source(source, settings.expectations_dir)
-    days = sorted(set(days) | _unvalidated(settings, source, ds))
-    if not days:
-        return _counts_for(settings, source, ds)
+    bad_drops = dict(bad_drops or {})
+    _forget_days(settings, source, bad_drops)
+    _stop_if_required(src, bad_drops)
+    days = sorted((set(days) | _unvalidated(settings, source, ds)) - set(bad_drops))
+    validated, docs = [], None
+    if days:
+        raw = _read_raw(settings, source, days)
+        typed, failures, gx_result = check_rows(settings, src, raw, ds)
+        quarantine, accepted = _split(raw, typed, failures)
+        batch_errors = _batch_errors(settings, src, raw, quarantine)
+        _forget_days(settings, source, batch_errors)
+        _stop_if_required(src, batch_errors)
+        bad_drops |= batch_errors
+        validated = [
+            _write_day(settings, src, day, raw, accepted, quarantine)
+            for day in days
+            if day not in batch_errors
+        ]
+        docs = datadocs.write_page(settings, ds, source, gx_result)
+    counts = _counts_for(settings, src, ds, bad_drops)
+    return counts | {"days_validated": validated, "data_docs": docs}
+
+
+def _read_raw(settings: Settings, source: str, days: list[str]) -> pd.DataFrame:
+    """The raw rows of ``days``, with ``_ds`` (their drop) and a ``_row_id``."""
     raw = pd.concat(
         [
             pd.read_parquet(raw_partition(settings, source, d)).assign(_ds=d)
@@ -41,115 +76,66 @@ def validate_source(settings: Settings, source: str, ds: str, days: list[str]) -
         ignore_index=True,
     )
     raw["_row_id"] = range(len(raw))
-    typed, failures = cast_frame(raw, _types(src))
-    castable = typed[
-        ~typed._row_id.isin(failures._row_id)
-    ]  # a failed cast reads as null
-    failures = pd.concat([failures, run_suite(castable, src)], ignore_index=True)
+    return raw
+
+
+def _stop_if_required(src: Source, bad_drops: dict[str, str]) -> None:
+    if bad_drops and src.required:
+        raise BadFileError(
+            f"{src.name} is required for today's decisions and a drop is bad: "
+            + " | ".join(bad_drops[d] for d in sorted(bad_drops))
+        )
+
+
+def _split(raw, typed, failures) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Quarantined rows (original values + rule + column) and accepted typed rows."""
     reasons = failures.groupby("_row_id").agg(
         rule=("rule", "; ".join), column=("column", lambda c: "; ".join(map(str, c)))
     )
-    bad = raw._row_id.isin(reasons.index)
-    quarantine = raw[bad].join(reasons, on="_row_id")
-    accepted = typed[~typed._row_id.isin(reasons.index)]
-    _check_batch(src, raw, quarantine)
-    for day in days:
-        _write_day(settings, src, day, raw, accepted, quarantine)
-    return _counts_for(settings, source, ds)
+    quarantine = raw[raw._row_id.isin(reasons.index)].join(reasons, on="_row_id")
+    return quarantine, typed[~typed._row_id.isin(reasons.index)]
 
 
-def _types(src: Source) -> dict[str, str]:
+def _batch_errors(settings, src, raw, quarantine) -> dict[str, str]:
+    """Drops too bad to use: day -> message naming file, rule and what to do."""
+    errors = {}
+    earlier = _manifest_rows(settings, src.name)
+    for day, rows in raw.groupby("_ds"):
+        path = rows._source_file.iat[0]
+        bad = quarantine[quarantine._ds == day]
+        before = {d: n for d, n in earlier.items() if d < day}
+        if len(bad) > settings.max_bad_row_share * len(rows):
+            top = bad.rule.value_counts().head(3).to_dict()
+            errors[day] = (
+                f"{path}: {len(bad)} of {len(rows)} rows break rules (rule: at most "
+                f"{settings.max_bad_row_share:.0%} bad rows; most broken: {top}). "
+                f"First bad line: {bad._source_line.min()}. Fix the export and re-run."
+            )
+        elif before:
+            last = max(before)
+            share = settings.min_row_share_of_previous
+            if len(rows) < share * before[last]:
+                errors[day] = (
+                    f"{path}: {len(rows)} rows, against {before[last]} in the drop "
+                    f"of {last} (rule: at least {share:.0%} of the previous drop). "
+                    "The export looks incomplete; re-export it and re-run the day."
+                )
+        earlier[day] = len(rows)
+    return errors
+
+
+def _manifest_rows(settings: Settings, source: str) -> dict[str, int]:
+    """Input rows of every validated drop of ``source``, by day."""
     return {
-        (f"{c}_pseudonym" if c in src.pii else c): t for c, t in src.columns.items()
+        p.stem[3:]: io.read_json(p)["input_rows"]
+        for p in (settings.lake / "manifest" / source).glob("ds=*.json")
     }
 
 
-def run_suite(typed: pd.DataFrame, src: Source) -> pd.DataFrame:
-    """Run the source's GX suite; returns failing rows as (_row_id, rule, column)."""
-    os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    import great_expectations as gx
-    from great_expectations.data_context.types.base import ProgressBarsConfig
-
-    context = gx.get_context(mode="ephemeral")
-    context.variables.progress_bars = ProgressBarsConfig(globally=False)
-    asset = context.data_sources.add_pandas(src.name).add_dataframe_asset(src.name)
-    batch = asset.add_batch_definition_whole_dataframe("all").get_batch(
-        batch_parameters={"dataframe": typed.reset_index(drop=True)}
-    )
-    suite = gx.ExpectationSuite(
-        name=src.name, expectations=per_drop(src.suite["expectations"])
-    )
-    result = batch.validate(
-        suite,
-        result_format={
-            "result_format": "COMPLETE",
-            "unexpected_index_column_names": ["_row_id"],
-        },
-    )
-    rows = []
-    for r in result.results:
-        if r.success:
-            continue
-        cfg = r.expectation_config
-        listed = [c for c in cfg.kwargs.get("column_list") or [] if c != "_ds"]
-        column = cfg.kwargs.get("column") or ",".join(
-            listed or [cfg.kwargs.get("column_A", ""), cfg.kwargs.get("column_B", "")]
-        )
-        index = r.result.get("unexpected_index_list")
-        if index is None:  # the expectation could not run at all: a file-level fault
-            raise BadFileError(
-                f"{src.name}: rule {cfg.type} on {column} could not be evaluated "
-                f"({r.exception_info}). Check the file against "
-                f"expectations/{src.name}.json."
-            )
-        rows += [
-            {"_row_id": int(i["_row_id"]), "rule": cfg.type, "column": column}
-            for i in index
-        ]
-    return pd.DataFrame(rows, columns=["_row_id", "rule", "column"])
-
-
-def per_drop(expectations: list[dict]) -> list[dict]:
-    """Scope uniqueness rules to one drop: several days are validated at once,
-    and a line re-sent on a later day (a correction) is not a duplicate."""
-    out = []
-    for e in expectations:
-        kw = e["kwargs"]
-        if e["type"] == "expect_column_values_to_be_unique":
-            e = {
-                "type": "expect_compound_columns_to_be_unique",
-                "kwargs": {
-                    **{k: v for k, v in kw.items() if k != "column"},
-                    "column_list": [kw["column"], "_ds"],
-                },
-            }
-        elif e["type"] == "expect_compound_columns_to_be_unique":
-            e = {
-                "type": e["type"],
-                "kwargs": {**kw, "column_list": [*kw["column_list"], "_ds"]},
-            }
-        out.append(e)
-    return out
-
-
-def _check_batch(src: Source, raw: pd.DataFrame, quarantine: pd.DataFrame) -> None:
-    for day, rows in raw.groupby("_ds"):
-        bad = quarantine[quarantine._ds == day]
-        if len(bad) > MAX_BAD_ROW_SHARE * len(rows):
-            top = bad.rule.value_counts().head(3).to_dict()
-            raise BadFileError(
-                f"{rows._source_file.iat[0]}: {len(bad)} of {len(rows)} rows break "
-                f"rules (rule: at most {MAX_BAD_ROW_SHARE:.0%} bad rows; most "
-                f"broken: {top}). "
-                f"First bad line: {bad._source_line.min()}. Fix the export and re-run."
-            )
-
-
-def _write_day(settings, src, day, raw, accepted, quarantine) -> None:
+def _write_day(settings, src, day, raw, accepted, quarantine) -> dict:
+    """Write one day's clean rows, quarantine and manifest; returns its counts."""
     part = f"ds={day}/part-0.parquet"
-    good = accepted[accepted._ds == day].drop(
-        columns=["_row_id", "_ds", "_source_file", "_source_line"]
-    )
+    good = accepted[accepted._ds == day].drop(columns=LINEAGE)
     bad = quarantine[quarantine._ds == day].drop(columns=["_row_id"])
     n_in = int((raw._ds == day).sum())
     if n_in != len(good) + len(bad):
@@ -171,6 +157,19 @@ def _write_day(settings, src, day, raw, accepted, quarantine) -> None:
         "rules_broken": bad.rule.value_counts().to_dict(),
     }
     io.write_json(counts, settings.lake / "manifest" / src.name / f"ds={day}.json")
+    return {
+        k: counts[k] for k in ("ds", "input_rows", "accepted_rows", "quarantined_rows")
+    }
+
+
+def _forget_days(settings: Settings, source: str, days) -> None:
+    """Remove every partition of bad drops, so no stale copy of one is ever used."""
+    for day in days:
+        raw_partition(settings, source, day).unlink(missing_ok=True)
+        for area in ("clean", "quarantine"):
+            part = settings.lake / area / source / f"ds={day}"
+            shutil.rmtree(part, ignore_errors=True)
+        (settings.lake / "manifest" / source / f"ds={day}.json").unlink(missing_ok=True)
 
 
 def _unvalidated(settings: Settings, source: str, ds: str) -> set[str]:
@@ -182,18 +181,30 @@ def _unvalidated(settings: Settings, source: str, ds: str) -> set[str]:
     return {d for d in raw if d <= ds and not (manifests / f"ds={d}.json").exists()}
 
 
-def _counts_for(settings: Settings, source: str, ds: str) -> dict:
-    """Row counts of the drop used for ``ds``: that day's, else the latest before it."""
+def _counts_for(settings, src: Source, ds: str, bad_drops: dict[str, str]) -> dict:
+    """Row counts of the drop used for ``ds``: that day's, else the latest before it.
+
+    ``fallback`` says why an optional source is used as of an older drop.
+    """
     found = sorted(
         p
-        for p in (settings.lake / "manifest" / source).glob("ds=*.json")
+        for p in (settings.lake / "manifest" / src.name).glob("ds=*.json")
         if p.stem[3:] <= ds
     )
+    problems = " | ".join(bad_drops[d] for d in sorted(bad_drops))
     if not found:
         raise BadFileError(
-            f"{source}: no validated drop on or before {ds}; land one first."
+            f"{src.name}: no validated drop on or before {ds}; land one first. "
+            + problems
         )
     counts = io.read_json(found[-1])
     counts["snapshot_day"] = counts.pop("ds")
     counts["fresh"] = counts["snapshot_day"] == ds
+    counts["fallback"] = None
+    if problems:
+        counts["fallback"] = (
+            f"{problems} -> {src.name} is optional: the run uses its last good "
+            f"drop, of {counts['snapshot_day']}."
+        )
+        log.warning("%s", counts["fallback"])
     return counts

@@ -5,12 +5,16 @@ and SQLite all run for real.
 """
 
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
 from models.replenishment import protected_demand
@@ -21,14 +25,18 @@ from pipeline.sources import SOURCES, load_source
 DS = "2026-01-31"
 
 
-def _dags_test(env: dict, settings: Settings) -> dict:
+def _run_dag(env: dict, settings: Settings) -> subprocess.CompletedProcess:
     env = env | {"FUSION_HOME": str(settings.fusion_home), "FUSION_PII_KEY": "e2e"}
-    out = subprocess.run(
+    return subprocess.run(
         [sys.executable, "-m", "pipeline.airflow_run", "--ds", DS],
         env=env,
         capture_output=True,
         text=True,
     )
+
+
+def _dags_test(env: dict, settings: Settings) -> dict:
+    out = _run_dag(env, settings)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     assert "FusionLoop run for 2026-01-31" in out.stdout
     return io.read_json(settings.out_dir(DS) / "run_report.json")
@@ -61,6 +69,13 @@ def test_rows_are_conserved_per_source(runs):
         assert (
             counts["input_rows"] == counts["accepted_rows"] + counts["quarantined_rows"]
         )
+        assert counts["fallback"] is None
+        days = counts["conservation"]  # the first run validates the whole history
+        assert days and days[-1]["ds"] == DS
+        assert all(
+            d["input_rows"] == d["accepted_rows"] + d["quarantined_rows"] for d in days
+        )
+    assert len(report["sources"]["orders"]["conservation"]) == 60
 
 
 def test_plan_respects_budget_and_capacity(runs):
@@ -147,3 +162,63 @@ def test_rerun_gives_byte_identical_outputs(runs):
         assert (settings.out_dir(DS) / name).read_bytes() == content, name
     assert first["forecast"] == second["forecast"]
     assert np.isclose(first["plan"]["order_cost_eur"], second["plan"]["order_cost_eur"])
+
+
+def test_a_broken_required_file_fails_the_dag_at_validation(
+    runs, airflow_env, tmp_path
+):
+    settings = Settings.load(fusion_home=tmp_path / "home")
+    shutil.copytree(runs[0].landing, settings.landing)
+    orders = settings.landing / DS / "orders.csv"
+    orders.write_bytes(orders.read_bytes()[:-25])  # cut off mid-line
+    assert _run_dag(airflow_env, settings).returncode != 0
+    log = (settings.fusion_home / "logs" / f"airflow_dags_test_{DS}.log").read_text()
+    failed = log.split("Task failed with exception", 1)[1]
+    assert "in validate_source" in failed
+    assert (
+        "BadFileError: orders is required for today's decisions and a drop is bad: "
+        f"{orders}: truncated (rule: complete last line)"
+    ) in failed
+    assert "re-export the file and re-run the day" in failed
+    assert "DagRun failed" in log
+    assert not (settings.out_dir(DS) / "run_report.json").exists()
+    assert not settings.warehouse.exists()
+    assert not (settings.lake / "clean" / "orders" / f"ds={DS}").exists()
+
+
+def test_no_raw_email_or_name_survives_the_run(runs, airflow_env):
+    """PII is pseudonymised at extract: no e-mail or name reaches the lake, the
+    quarantine, the warehouse, the marketing DB, the outputs or the logs.
+
+    ``landing/`` (the source systems' own exports) and ``sim/`` (the simulated
+    source systems' state) hold PII by definition and are not the pipeline's.
+    """
+    settings = runs[0]
+    pii = re.compile(r"[\w.+-]+@example\.com|Customer \d+\b")
+    homes = [settings.fusion_home, Path(airflow_env["AIRFLOW_HOME"]) / "logs"]
+    scanned = 0
+    for home in homes:
+        for path in sorted(p for p in home.rglob("*") if p.is_file()):
+            if {"landing", "sim"} & set(path.relative_to(home).parts[:1]):
+                continue
+            found = pii.search(_text_of(path))
+            assert found is None, f"{path}: {found.group()}"
+            scanned += 1
+    assert scanned > 50
+
+
+def _text_of(path: Path) -> str:
+    """Every value a file holds as text (Parquet and databases decoded)."""
+    if path.suffix == ".parquet":
+        return pq.read_table(path).to_pandas().astype(str).to_csv()
+    if path.suffix == ".duckdb":
+        with duckdb.connect(str(path), read_only=True) as con:
+            tables = [t for (t,) in con.execute("show tables").fetchall()]
+            return "".join(
+                con.execute(f'select * from "{t}"').df().astype(str).to_csv()
+                for t in tables
+            )
+    if path.suffix == ".db":
+        with sqlite3.connect(path) as con:
+            return "\n".join(con.iterdump())
+    return path.read_bytes().decode("utf-8", errors="replace")

@@ -4,6 +4,7 @@ import pandas as pd
 import pytest
 
 from pipeline.extract import extract_source
+from pipeline.pii import MissingKeyError
 from pipeline.settings import Settings
 from pipeline.sources import BadFileError
 from pipeline.validate import validate_source
@@ -64,10 +65,12 @@ def test_missing_column_fails_the_file_naming_it(settings):
         "orders.csv",
         [HEADER.replace(",qty,", ",quantity,"), GOOD],
     )
+    out = extract_source(settings, "orders", "2026-01-05")
+    assert out["days"] == [] and list(out["bad_drops"]) == ["2026-01-05"]
     with pytest.raises(BadFileError) as err:
-        extract_source(settings, "orders", "2026-01-05")
+        validate_source(settings, "orders", "2026-01-05", [], out["bad_drops"])
     assert "orders.csv" in str(err.value) and "['qty']" in str(err.value)
-    assert "quantity" in str(err.value)
+    assert "Renamed? Unexpected column(s) ['quantity']" in str(err.value)
 
 
 def test_mostly_bad_batch_fails_with_the_file_and_first_bad_line(settings):
@@ -79,8 +82,9 @@ def test_mostly_bad_batch_fails_with_the_file_and_first_bad_line(settings):
 
 def test_missing_required_drop_fails_and_names_the_path(settings):
     (settings.landing / "2026-01-05").mkdir(parents=True)
+    out = extract_source(settings, "erp_products", "2026-01-05")
     with pytest.raises(BadFileError, match="erp_products.csv: file missing"):
-        extract_source(settings, "erp_products", "2026-01-05")
+        validate_source(settings, "erp_products", "2026-01-05", [], out["bad_drops"])
 
 
 def test_customer_pii_is_pseudonymised_with_a_keyed_mac(settings):
@@ -103,6 +107,20 @@ def test_customer_pii_is_pseudonymised_with_a_keyed_mac(settings):
     other = Settings.load(fusion_home=settings.fusion_home, pii_key="other")
     extract_source(other, "crm_customers", "2026-01-05")
     assert pd.read_parquet(raw_path).email_pseudonym.iat[0] != first
+
+
+def test_pii_without_a_key_outside_the_demo_is_an_error(tmp_path):
+    keyless = Settings.load(fusion_home=tmp_path, pii_key="")
+    header = "customer_id,signup_date,region,loyalty_tier,marketing_consent,email,"
+    _land(
+        keyless,
+        "2026-01-05",
+        "crm_customers.csv",
+        [header + "full_name", "C1,2025-01-01,north,gold,True,a@b.com,Ann A"],
+    )
+    with pytest.raises(MissingKeyError, match="set FUSION_PII_KEY"):
+        extract_source(keyless, "crm_customers", "2026-01-05")
+    assert not (keyless.lake / "raw" / "crm_customers").exists()
 
 
 def test_re_extracting_a_day_gives_the_same_counts(settings):

@@ -1,0 +1,45 @@
+"""``fusionloop validate``: the table per source, and the exit code."""
+
+import shutil
+
+from pipeline.cli import main
+from tests.conftest import XS_END
+
+
+def _home(xs_settings, tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    shutil.copytree(xs_settings.landing / XS_END, home / "landing" / XS_END)
+    monkeypatch.setenv("FUSION_HOME", str(home))
+    monkeypatch.setenv("FUSION_PII_KEY", "gate")
+    return home
+
+
+def test_validate_prints_each_source_and_exits_zero(
+    xs_settings, tmp_path, monkeypatch, capsys
+):
+    _home(xs_settings, tmp_path, monkeypatch)
+    assert main(["validate", "--ds", XS_END]) == 0
+    out = capsys.readouterr().out
+    orders = (xs_settings.landing / XS_END / "orders.csv").read_text()
+    rows = len(orders.splitlines()) - 1
+    line = next(x for x in out.splitlines() if x.startswith("orders "))
+    assert line.split()[1:4] == [str(rows), str(rows), "0"]
+    for source in ("crm_customers", "erp_inventory", "marketing_promotions"):
+        assert any(x.startswith(source) for x in out.splitlines())
+    docs = tmp_path / "home" / "out" / XS_END / "data_docs"
+    assert 'href="orders.html"' in (docs / "index.html").read_text()
+    page = (docs / "orders.html").read_text()
+    assert "qty" in page and "values must belong to this set" in page
+
+
+def test_validate_exits_non_zero_naming_the_bad_required_file(
+    xs_settings, tmp_path, monkeypatch, capsys
+):
+    home = _home(xs_settings, tmp_path, monkeypatch)
+    products = home / "landing" / XS_END / "erp_products.csv"
+    products.write_text(products.read_text().replace("lead_time_days", "lead_days"))
+    assert main(["validate", "--ds", XS_END]) == 1
+    captured = capsys.readouterr()
+    assert "erp_products" in captured.out and "STOPPED" in captured.out
+    assert f"{products}: missing column(s) ['lead_time_days']" in captured.err
+    assert "the run cannot go on" in captured.err
