@@ -37,6 +37,11 @@ class Settings:
     duckdb_memory_limit: str = "4GB"
     solver_time_limit_s: float = 120.0
     pii_key: str = field(default="", repr=False)
+    # Demand forecasting (issue 5): holidays calendar, training origins,
+    # how many training rows LightGBM sees at most.
+    market_country: str = "DE"
+    forecast_origin_step_days: int = 1
+    max_training_rows: int = 1_500_000
 
     @property
     def landing(self) -> Path:
