@@ -54,3 +54,8 @@ bench: install  ## one day on the demo market, with and without Airflow -> BENCH
 
 clean:
 	rm -rf var .airflow
+
+.PHONY: bench-forecast
+FORECAST_SIZE ?= M
+bench-forecast: bench-install  ## rolling-origin forecast backtest (M market in var_m/) -> BENCHMARKS.md
+	$(BIN)/python bench/forecast.py --size $(FORECAST_SIZE) --home $(CURDIR)/var_$(shell echo $(FORECAST_SIZE) | tr A-Z a-z)

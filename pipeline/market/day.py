@@ -38,7 +38,8 @@ def _promo_multiplier(state: MarketState, day: pd.Timestamp) -> np.ndarray:
 
 def realise_sales(state: MarketState, lam: np.ndarray, rng) -> np.ndarray:
     """Draw demand (overdispersed Poisson) and censor it by stock on hand."""
-    demand = rng.poisson(lam * rng.gamma(4.0, 0.25, lam.shape))
+    shape = c.DEMAND_GAMMA_SHAPE
+    demand = rng.poisson(lam * rng.gamma(shape, 1 / shape, lam.shape))
     sales = np.minimum(demand, state.on_hand)
     state.on_hand -= sales
     return sales
