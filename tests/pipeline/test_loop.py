@@ -28,3 +28,5 @@ def test_two_days_through_the_cli(tmp_path, monkeypatch, capsys):
     report = io.read_json(tmp_path / "out/2026-02-01/run_report.json")
     assert report["sources"]["orders"]["snapshot_day"] == "2026-02-01"
     assert report["forecast"]["model_version"] == "2026-02-01"
+    # Same recipe as yesterday's champion: the fresher model takes over.
+    assert "same recipe" in report["forecast"]["reason"]
