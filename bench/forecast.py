@@ -36,7 +36,10 @@ def section(results: dict, command: str) -> str:
         f"`{command}`: {len(results['origins'])} origins "
         f"({', '.join(results['origins'])}), horizon {results['horizon_days']} days, "
         f"{m['fusionloop']['rows']:,} scored rows (days not censored by a "
-        f"stock-out), {results['training_rows']:,} training rows over all origins.",
+        f"stock-out), {results['training_rows']:,} training rows over all origins "
+        f"(at most {results['config']['max_training_rows']:,} per origin, origins "
+        f"every {results['origin_step_days']} days over "
+        f"{results['train_window_days']} days). Peers' fit s include predicting.",
         "",
         format_results(results),
         "",
@@ -53,15 +56,18 @@ def section(results: dict, command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_benchmarks(text: str, size: str) -> None:
-    """Replace this benchmark's section of BENCHMARKS.md, keep the others."""
+def write_benchmarks(text: str) -> None:
+    """Replace the section of BENCHMARKS.md with ``text``'s title, keep the others.
+
+    Sections are keyed like ``bench/day.py`` keys them: the title up to " market".
+    """
     bench_md = REPO / "BENCHMARKS.md"
     head = "# Benchmarks\n\nMade by `make bench`; figures from `bench/results/`.\n\n"
     sections = {}
     if bench_md.exists():
         for block in bench_md.read_text().split("### ")[1:]:
             sections[block.split(" market")[0]] = "### " + block.rstrip() + "\n"
-    sections[f"Forecast backtest on the {size}"] = text
+    sections[text.removeprefix("### ").split(" market")[0]] = text
     bench_md.write_text(head + "\n".join(sections[k] for k in sorted(sections)))
 
 
@@ -71,12 +77,21 @@ def main() -> int:
     parser.add_argument("--home", default=str(REPO / "var_m"))
     parser.add_argument("--origins", type=int, default=4)
     parser.add_argument("--horizon", type=int, default=28)
+    parser.add_argument("--origin-step-days", type=int, default=7)
+    parser.add_argument("--no-peers", action="store_true")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     settings = Settings.load(fusion_home=Path(args.home))
     if not (settings.sim_dir / "market.json").exists():
         market.generate(settings, args.size, DAYS[args.size], settings.seed)
-    results = run_backtest(settings, args.size, args.origins, args.horizon)
+    results = run_backtest(
+        settings,
+        args.size,
+        args.origins,
+        args.horizon,
+        args.origin_step_days,
+        with_peers=not args.no_peers,
+    )
     results["machine"] = f"{os.cpu_count()} cores, Python {platform.python_version()}"
     compact = {
         "size": args.size,
@@ -87,9 +102,9 @@ def main() -> int:
         "details": results,
     }
     io.write_json(compact, REPO / "bench" / "results" / "forecast.json")
-    command = f"make bench-forecast  # bench/forecast.py --size {args.size}"
+    command = "python bench/forecast.py " + " ".join(sys.argv[1:])
     text = section(results, command)
-    write_benchmarks(text, args.size)
+    write_benchmarks(text)
     print(text)
     return 0
 

@@ -117,11 +117,13 @@ def run_backtest(
     origin_step_days: int = 7,
     objectives: tuple[str, ...] = ("quantile",),
     base: demand.DemandModelConfig | None = None,
+    with_peers: bool = True,
 ) -> dict:
     """Backtest every model on the market of ``size``; returns the results dict.
 
     The first of ``objectives`` is ``fusionloop``; the others run as
     ``fusionloop_<objective>`` on the same rows, to choose by measurement.
+    ``with_peers=False`` skips mlforecast and statsforecast (reported so).
     """
     meta = _check_market(settings, size)
     settings = settings.replace(horizon_days=horizon)
@@ -148,7 +150,7 @@ def run_backtest(
         f"{pd.Timestamp(cuts[0]) + pd.Timedelta(days=1):%Y-%m-%d}",
         meta["last_day"],
     )
-    installed = peers.available()
+    installed = peers.available() if with_peers else dict.fromkeys(peers.PEERS)
     scored, train_rows = [], 0
     for i, origin in enumerate(cuts):
         log.info("backtest origin %s (%d/%d)", origin, i + 1, len(cuts))
@@ -181,13 +183,19 @@ def run_backtest(
     }
 
 
+_PEER_STATUS = {
+    False: "not installed (run `make bench-install`)",
+    None: "skipped (--no-peers)",
+}
+
+
 def _metrics(scored, fusion_names, installed) -> dict:
     """Pool each model's rows over the origins into one set of metrics."""
     names = fusion_names + ["seasonal_naive", "moving_average", "oracle"]
     out = {}
     for name in names + list(peers.PEERS):
         if name in peers.PEERS and not installed[name]:
-            out[name] = {"status": "not installed (run `make bench-install`)"}
+            out[name] = {"status": _PEER_STATUS[installed[name]]}
             continue
         tests = pd.concat([t for t, _ in scored], ignore_index=True)
         preds = pd.concat([runs[name][0] for _, runs in scored], ignore_index=True)
