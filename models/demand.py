@@ -71,7 +71,7 @@ class DemandModelConfig:
     num_boost_round: int = 100
     learning_rate: float = 0.1
     min_data_in_leaf: int = 100
-    max_training_rows: int = 500_000
+    max_training_rows: int = 20_000
     seed: int = 7
     num_threads: int = 1  # 2 threads spin against each other on a busy 2-core box
 

@@ -57,6 +57,7 @@ def open_history(settings: Settings, start: str, end: str):
     con.execute("set memory_limit = $m", {"m": settings.duckdb_memory_limit})
     con.execute("set preserve_insertion_order = false")
     spill = settings.fusion_home / "tmp" / "duckdb"  # out of the working directory
+    spill.mkdir(parents=True, exist_ok=True)
     con.execute("set temp_directory = $t", {"t": str(spill)})
     params = {
         "products_csv": str(snapshot / "erp_products.csv"),

@@ -41,7 +41,7 @@ class Settings:
     # how many training rows LightGBM sees at most.
     market_country: str = "DE"
     forecast_origin_step_days: int = 1
-    max_training_rows: int = 500_000
+    max_training_rows: int = 20_000
 
     @property
     def landing(self) -> Path:
