@@ -78,7 +78,7 @@ def main() -> int:
     parser.add_argument("--origins", type=int, default=4)
     parser.add_argument("--horizon", type=int, default=28)
     parser.add_argument("--origin-step-days", type=int, default=7)
-    parser.add_argument("--no-peers", action="store_true")
+    parser.add_argument("--peers", nargs="*", default=["mlforecast", "statsforecast"])
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     settings = Settings.load(fusion_home=Path(args.home))
@@ -90,7 +90,7 @@ def main() -> int:
         args.origins,
         args.horizon,
         args.origin_step_days,
-        with_peers=not args.no_peers,
+        peer_names=tuple(args.peers),
     )
     results["machine"] = f"{os.cpu_count()} cores, Python {platform.python_version()}"
     compact = {

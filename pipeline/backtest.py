@@ -117,13 +117,13 @@ def run_backtest(
     origin_step_days: int = 7,
     objectives: tuple[str, ...] = ("quantile",),
     base: demand.DemandModelConfig | None = None,
-    with_peers: bool = True,
+    peer_names: tuple[str, ...] = peers.PEERS,
 ) -> dict:
     """Backtest every model on the market of ``size``; returns the results dict.
 
     The first of ``objectives`` is ``fusionloop``; the others run as
     ``fusionloop_<objective>`` on the same rows, to choose by measurement.
-    ``with_peers=False`` skips mlforecast and statsforecast (reported so).
+    Peers not in ``peer_names`` are skipped (and reported so).
     """
     meta = _check_market(settings, size)
     settings = settings.replace(horizon_days=horizon)
@@ -150,7 +150,10 @@ def run_backtest(
         f"{pd.Timestamp(cuts[0]) + pd.Timedelta(days=1):%Y-%m-%d}",
         meta["last_day"],
     )
-    installed = peers.available() if with_peers else dict.fromkeys(peers.PEERS)
+    installed = {
+        name: ok if name in peer_names else None
+        for name, ok in peers.available().items()
+    }
     scored, train_rows = [], 0
     for i, origin in enumerate(cuts):
         log.info("backtest origin %s (%d/%d)", origin, i + 1, len(cuts))
@@ -185,7 +188,7 @@ def run_backtest(
 
 _PEER_STATUS = {
     False: "not installed (run `make bench-install`)",
-    None: "skipped (--no-peers)",
+    None: "skipped (not in --peers)",
 }
 
 

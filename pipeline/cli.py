@@ -58,7 +58,12 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="generate the market of --size first if FUSION_HOME has none",
     )
-    backtest.add_argument("--no-peers", action="store_true", help="skip the peers")
+    backtest.add_argument(
+        "--peers",
+        nargs="*",
+        default=["mlforecast", "statsforecast"],
+        help="peers to run (none: `--peers` alone)",
+    )
     backtest.add_argument("--out", help="results JSON (default: out/backtest/)")
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -129,7 +134,7 @@ def _backtest(settings, args) -> int:
         args.horizon,
         args.origin_step_days,
         tuple(args.objectives),
-        with_peers=not args.no_peers,
+        peer_names=tuple(args.peers),
     )
     out = Path(args.out or settings.fusion_home / "out/backtest" / f"{args.size}.json")
     io.write_json(results, out)
