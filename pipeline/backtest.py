@@ -109,6 +109,21 @@ def _check_market(settings: Settings, size: str) -> dict:
     return meta
 
 
+def _open_window(settings: Settings, meta: dict, first_origin: str, horizon: int):
+    """The history every origin needs, its load seconds, and the true demand
+    of the scored days: ``(connection, seconds, truth frame)``."""
+    lookback = settings.train_window_days + horizon + STATS_WARMUP_DAYS
+    first = pd.Timestamp(first_origin)
+    start = max(pd.Timestamp(meta["start"]), first - pd.Timedelta(days=lookback))
+    con, load_s = _timed(
+        lambda: data.open_history(settings, f"{start:%Y-%m-%d}", meta["last_day"])
+    )
+    truth = data.true_expected_demand(
+        settings, f"{first + pd.Timedelta(days=1):%Y-%m-%d}", meta["last_day"]
+    )
+    return con, load_s, truth
+
+
 def run_backtest(
     settings: Settings,
     size: str,
@@ -137,19 +152,7 @@ def run_backtest(
         for i, obj in enumerate(objectives)
     }
     cuts = plan_origins(meta["last_day"], origins, horizon)
-    lookback = settings.train_window_days + horizon + STATS_WARMUP_DAYS
-    start = max(
-        pd.Timestamp(meta["start"]),
-        pd.Timestamp(cuts[0]) - pd.Timedelta(days=lookback),
-    )
-    (con, load_s) = _timed(
-        lambda: data.open_history(settings, f"{start:%Y-%m-%d}", meta["last_day"])
-    )
-    truth = data.true_expected_demand(
-        settings,
-        f"{pd.Timestamp(cuts[0]) + pd.Timedelta(days=1):%Y-%m-%d}",
-        meta["last_day"],
-    )
+    con, load_s, truth = _open_window(settings, meta, cuts[0], horizon)
     installed = {
         name: ok if name in peer_names else None
         for name, ok in peers.available().items()
@@ -160,8 +163,9 @@ def run_backtest(
         train, test = data.origin_rows(
             con, settings, origin, origin_step_days, base.max_training_rows, i == 0
         )
-        test = test.merge(data.mase_scale(con, settings, origin), how="left")
-        test = test.merge(truth, on=KEY, how="left")
+        test = test.merge(
+            data.mase_scale(con, settings, origin), on=KEY[:2], how="left"
+        ).merge(truth, on=KEY, how="left")
         runs = (
             _fusionloop_runs(train, test, configs)
             | _baseline_runs(test)
