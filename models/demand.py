@@ -65,7 +65,7 @@ class DemandModelConfig:
     """
 
     point_objective: str = "quantile"
-    p90_alpha: float = 0.93
+    p90_alpha: float = 0.91
     scale_target: bool = False
     num_leaves: int = 31
     num_boost_round: int = 100
