@@ -76,3 +76,12 @@ bench-loop: install  ## fusionloop vs baseline vs perfect foresight; LP alone at
 
 clean:
 	rm -rf var .airflow
+
+.PHONY: bench-forecast
+FORECAST_SIZE ?= M
+FORECAST_MAX_ROWS ?= 300000
+FORECAST_ARGS ?= --origins 4 --horizon 28 --origin-step-days 14
+bench-forecast: bench-install  ## rolling-origin forecast backtest (market in var_<size>/) -> BENCHMARKS.md
+	FUSION_MAX_TRAINING_ROWS=$(FORECAST_MAX_ROWS) $(BIN)/python bench/forecast.py \
+		--size $(FORECAST_SIZE) --home $(CURDIR)/var_$(shell echo $(FORECAST_SIZE) | tr A-Z a-z) \
+		$(FORECAST_ARGS)

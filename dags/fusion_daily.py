@@ -148,7 +148,7 @@ def fusion_daily():
 
         @task
         def train_demand_model(run: dict, features: dict) -> dict:
-            """LightGBM P50/P90, scored vs seasonal naive; saved in `registry/<ds>/`."""
+            """LightGBM P50/P90 challenger in `registry/<ds>/`; kept if no worse."""
             from pipeline import daily
 
             return daily.train_demand_model(_settings(run), run["ds"])

@@ -6,6 +6,7 @@ fusionloop step --ds 2026-02-01                  # the market reacts, next day l
 fusionloop summary --ds 2026-01-31               # print a run's summary
 fusionloop simulate --policy baseline --days 90  # closed-loop benchmark, KPIs
 fusionloop validate --ds 2026-01-31              # the data quality gate alone
+fusionloop backtest --size S --origins 4 --horizon 28   # forecast vs baselines
 """
 
 from __future__ import annotations
@@ -56,6 +57,30 @@ def main(argv: list[str] | None = None) -> int:
         help="extract and validate every source; non-zero if the run cannot go on",
     )
     validate.add_argument("--ds", help="run date (default: the market's last day)")
+    backtest = sub.add_parser("backtest", help="rolling-origin forecast backtest")
+    backtest.add_argument("--size", default="S", choices=["XS", "S", "M"])
+    backtest.add_argument("--origins", type=int, default=4)
+    backtest.add_argument("--horizon", type=int, default=28)
+    backtest.add_argument("--origin-step-days", type=int, default=7)
+    backtest.add_argument(
+        "--objectives",
+        nargs="+",
+        default=["quantile"],
+        choices=["quantile", "tweedie", "poisson", "l2"],
+        help="P50 losses to compare; the first is `fusionloop`",
+    )
+    backtest.add_argument(
+        "--generate",
+        action="store_true",
+        help="generate the market of --size first if FUSION_HOME has none",
+    )
+    backtest.add_argument(
+        "--peers",
+        nargs="*",
+        default=["mlforecast", "statsforecast"],
+        help="peers to run (none: `--peers` alone)",
+    )
+    backtest.add_argument("--out", help="results JSON (default: out/backtest/)")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"
@@ -131,6 +156,31 @@ def _validate(settings, args) -> int:
     return 0
 
 
+def _backtest(settings, args) -> int:
+    from pathlib import Path
+
+    from pipeline import market
+    from pipeline.backtest import format_results, run_backtest
+
+    if args.generate and not (settings.sim_dir / "market.json").exists():
+        days = {"XS": 120, "S": 180, "M": 730}[args.size]
+        market.generate(settings, args.size, days, settings.seed)
+    results = run_backtest(
+        settings,
+        args.size,
+        args.origins,
+        args.horizon,
+        args.origin_step_days,
+        tuple(args.objectives),
+        peer_names=tuple(args.peers),
+    )
+    out = Path(args.out or settings.fusion_home / "out/backtest" / f"{args.size}.json")
+    io.write_json(results, out)
+    print(format_results(results))
+    print(f"results in {out}")
+    return 0
+
+
 COMMANDS = {
     "demo": _demo,
     "run": _run,
@@ -138,4 +188,5 @@ COMMANDS = {
     "summary": _summary,
     "simulate": _simulate,
     "validate": _validate,
+    "backtest": _backtest,
 }

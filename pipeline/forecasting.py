@@ -1,42 +1,105 @@
-"""Train the demand model, score it on held-back days, forecast the horizon."""
+"""Train a challenger, pit it against the champion, forecast the horizon.
+
+Days whose sales a stock-out censored are masked: left out of training and of
+scoring, because their true demand is unknown (sales there are a lower bound).
+"""
 
 from __future__ import annotations
+
+from dataclasses import asdict
 
 import pandas as pd
 
 from models import demand
-from pipeline import io
+from pipeline import io, registry
 from pipeline.settings import Settings
 from pipeline.warehouse import query
 
 
-def train_demand_model(settings: Settings, ds: str) -> dict:
-    """Backtest on the last ``horizon_days`` days, then refit on all; returns metrics.
+def model_config(settings: Settings) -> demand.DemandModelConfig:
+    """The daily model's LightGBM settings."""
+    return demand.DemandModelConfig(
+        seed=settings.seed, max_training_rows=settings.max_training_rows
+    )
 
-    Days whose sales a stock-out censored are left out of training and scoring
-    (their true demand is unknown). The model is saved as ``registry/<ds>/``.
+
+def _holdout_score(rows, origin, config) -> dict:
+    """Fit ``config`` on targets known at ``origin``; score the origin's rows."""
+    held = rows[rows.origin_date == origin]
+    model = demand.fit(rows[rows.target_date <= origin], config)
+    pred = demand.predict(model, held)
+    return demand.accuracy(held.target_units, pred.p50_units, pred.p90_units)
+
+
+def train_demand_model(settings: Settings, ds: str) -> dict:
+    """Fit a challenger on all known targets; keep it only if it beats the champion.
+
+    Both are scored on the same holdout (the origin ``holdout_days`` before
+    ``ds``), each refit on the targets known at that origin. Returns the version
+    that forecasts (``model_version``), the decision and the metrics.
     """
     rows = query(settings, "mart_demand_features", "where target_units is not null")
     rows = rows[~rows.target_censored.astype(bool)]
-    config = demand.DemandModelConfig(seed=settings.seed)
+    config = model_config(settings)
     origin = pd.Timestamp(ds) - pd.Timedelta(days=settings.holdout_days)
     held = rows[rows.origin_date == origin]
-    backtest = demand.fit(rows[rows.target_date <= origin], config)
-    pred = demand.predict(backtest, held)
     metrics = {
         "holdout_origin": f"{origin:%Y-%m-%d}",
-        "lightgbm": demand.accuracy(held.target_units, pred.p50_units, pred.p90_units),
+        "lightgbm": _holdout_score(rows, origin, config),
         "seasonal_naive": demand.accuracy(
             held.target_units, demand.seasonal_naive(held)
         ),
         "training_rows": int(len(rows)),
     }
-    model = demand.fit(rows, config)
+    _save(settings, ds, demand.fit(rows, config), rows, metrics)
+    champion = registry.champion_before(settings, ds)
+    wape = metrics["lightgbm"]["wape"]
+    champion_wape, same = _champion_wape(settings, champion, rows, origin, wape)
+    promote, reason = registry.decide(wape, champion_wape, same)
+    version = ds if promote else champion
+    registry.record_decision(
+        settings,
+        ds,
+        {"version": version, "challenger": ds, "champion_before": champion}
+        | {"promoted": promote, "reason": reason},
+    )
+    return {
+        "model_version": version,
+        "promoted": promote,
+        "reason": reason,
+        "metrics": metrics,
+    }
+
+
+def _champion_wape(settings, champion, rows, origin, challenger_wape):
+    """The champion recipe's WAPE on the challenger's holdout window and cutoff.
+
+    Returns ``(wape, same_recipe)``. The same config and features give the
+    challenger's score (training is deterministic); a champion whose features
+    the code no longer computes cannot be re-scored (``None``).
+    """
+    if champion is None:
+        return None, False
+    meta = registry.read_meta(settings, champion)
+    if meta["features"] != _features():
+        return None, False
+    if meta["config"] == asdict(model_config(settings)):
+        return challenger_wape, True
+    config = demand.DemandModelConfig(**meta["config"])
+    return _holdout_score(rows, origin, config)["wape"], False
+
+
+def _features() -> list[str]:
+    return demand.NUMERIC_FEATURES + demand.CATEGORICAL_FEATURES
+
+
+def _save(settings, ds, model, rows, metrics) -> None:
+    """The challenger with its config, features, data window and metrics."""
     meta = {
         "version": ds,
         "categories": model.categories,
         "config": model.config_dict(),
-        "features": demand.NUMERIC_FEATURES + ["category"],
+        "features": _features(),
         "data_window": [f"{rows.target_date.min():%Y-%m-%d}", ds],
         "metrics": metrics,
     }
@@ -46,7 +109,6 @@ def train_demand_model(settings: Settings, ds: str) -> dict:
         io.write_json(meta, folder / "meta.json")
 
     io.replace_dir(save, settings.registry / ds)
-    return {"model_version": ds, "metrics": metrics}
 
 
 def forecast_demand(settings: Settings, ds: str, model_version: str) -> dict:

@@ -122,6 +122,8 @@ def format_summary(report: dict) -> str:
         f"  LightGBM P50  WAPE {lgb['wape']:.3f}  bias {lgb['bias']:+.3f}  "
         f"P90 coverage {lgb['coverage_p90']:.2f}",
         f"  seasonal naive WAPE {naive['wape']:.3f}  bias {naive['bias']:+.3f}",
+        f"  model {report['forecast']['model_version']} forecasts: "
+        f"{report['forecast'].get('reason', '')}",
     ]
     p = report["plan"]
     lines += [

@@ -66,6 +66,12 @@ class Settings:
     min_row_share_of_previous: float = 0.25  # fewer rows than this x the last drop
     date_floor: str = "2015-01-01"  # dates before this are not believable
 
+    # Demand forecasting (issue 5): holidays calendar, training origins,
+    # how many training rows LightGBM sees at most.
+    market_country: str = "DE"
+    forecast_origin_step_days: int = 1
+    max_training_rows: int = 20_000
+
     @property
     def landing(self) -> Path:
         return self.fusion_home / "landing"

@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 
 from pipeline.settings import Settings
 
@@ -25,6 +26,7 @@ MODELS = (
     "staging/stg_orders",
     "staging/stg_inventory",
     "marts/mart_demand_daily",
+    "marts/mart_demand_stats",
     "marts/mart_demand_features",
     "marts/mart_inventory_position",
     "marts/mart_customer_activity",
@@ -45,14 +47,18 @@ def build_warehouse(settings: Settings, ds: str) -> dict[str, int]:
         "lake_clean": str(settings.lake / "clean"),
         "horizon_days": settings.horizon_days,
         "train_window_days": settings.train_window_days,
+        "origin_step_days": settings.forecast_origin_step_days,
     }
     rows = {}
     con = _connect(settings, tmp, read_only=False)
     try:
+        register_holidays(con, settings.market_country, pd.Timestamp(ds).year)
         for model in MODELS:
             name = Path(model).name
             sql = (settings.sql_dir / f"{model}.sql").read_text()
-            con.execute(f"create or replace table {name} as {sql}", _bind(sql, params))
+            con.execute(
+                f"create or replace table {name} as {sql}", bind_params(sql, params)
+            )
             rows[name] = con.execute(f"select count(*) from {name}").fetchone()[0]
         con.execute("checkpoint")
     finally:
@@ -61,7 +67,24 @@ def build_warehouse(settings: Settings, ds: str) -> dict[str, int]:
     return rows
 
 
-def _bind(sql: str, params: dict) -> dict:
+def register_holidays(con, country: str, year: int) -> None:
+    """Table ``calendar_holidays(holiday_date)``: public holidays of ``country``.
+
+    Covers three years back and one ahead of ``year`` (history plus horizon).
+    """
+    import holidays
+
+    days = holidays.country_holidays(country, years=range(year - 3, year + 2))
+    frame = pd.DataFrame({"holiday_date": pd.to_datetime(sorted(days))})
+    con.register("holiday_frame", frame)
+    con.execute(
+        "create or replace table calendar_holidays as "
+        "select cast(holiday_date as date) as holiday_date from holiday_frame"
+    )
+    con.unregister("holiday_frame")
+
+
+def bind_params(sql: str, params: dict) -> dict:
     """The parameters a query names (DuckDB rejects unused ones)."""
     names = set(re.findall(r"\$(\w+)", sql))
     return {k: v for k, v in params.items() if k in names}

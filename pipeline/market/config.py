@@ -33,6 +33,10 @@ SEGMENT_SHARE = [0.10, 0.25, 0.20, 0.35, 0.10]
 SEGMENT_PROPENSITY = [5.0, 2.0, 0.7, 0.5, 1.0]
 SEGMENT_RESPONSE = [0.15, 0.9, 0.5, 0.1, 0.4]  # extra uplift when targeted
 
+# Daily demand is Poisson(expected x Gamma(shape, 1/shape)): negative binomial
+# with this shape around the expected units. The backtest's oracle uses it.
+DEMAND_GAMMA_SHAPE = 4.0
+
 LATE_LINE_RATE = 0.03  # lines that reach the extract one day late
 CORRECTION_RATE = 0.01  # lines re-sent 1-3 days later as returned
 DIRTY_ROW_RATE = 0.005

@@ -42,7 +42,8 @@ def draw_demand(lam: np.ndarray, rng) -> np.ndarray:
     The day's first draws from its generator, so a perfect-foresight policy can
     replay them (same seed, day and ``lam`` give the same units).
     """
-    return rng.poisson(lam * rng.gamma(4.0, 0.25, lam.shape))
+    shape = c.DEMAND_GAMMA_SHAPE
+    return rng.poisson(lam * rng.gamma(shape, 1 / shape, lam.shape))
 
 
 def realise_sales(state: MarketState, lam: np.ndarray, rng) -> np.ndarray:

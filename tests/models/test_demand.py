@@ -9,18 +9,28 @@ def _frame(n=600, seed=0):
     rng = np.random.default_rng(seed)
     f = pd.DataFrame({c: rng.random(n) for c in demand.NUMERIC_FEATURES})
     f["horizon_day"] = rng.integers(1, 15, n)
-    f["category"] = rng.choice(["a", "b"], n)
+    for col in demand.CATEGORICAL_FEATURES:
+        f[col] = rng.choice(["a", "b"], n)
     f["target_units"] = rng.poisson(1 + 4 * f.mean_7d_units)
     return f
 
 
-def test_training_is_deterministic_and_quantiles_are_ordered():
+@pytest.mark.parametrize("objective", ["quantile", "tweedie"])
+def test_training_is_deterministic_and_quantiles_are_ordered(objective):
     train = _frame()
-    cfg = demand.DemandModelConfig(num_boost_round=30)
+    cfg = demand.DemandModelConfig(num_boost_round=30, point_objective=objective)
     a = demand.predict(demand.fit(train, cfg), train)
     b = demand.predict(demand.fit(train, cfg), train)
     pd.testing.assert_frame_equal(a, b)
     assert (a.p90_units >= a.p50_units).all() and (a.p50_units >= 0).all()
+
+
+def test_training_rows_are_capped_by_a_seeded_sample_in_order():
+    train = _frame(n=100)
+    a = demand.bounded_sample(train, 30, seed=3)
+    assert len(a) == 30 and a.index.is_monotonic_increasing
+    assert a.index.equals(demand.bounded_sample(train, 30, seed=3).index)
+    assert demand.bounded_sample(train, 500, seed=3) is train
 
 
 def test_model_learns_the_signal_better_than_a_constant():
@@ -51,3 +61,10 @@ def test_accuracy_on_known_values():
     assert m["bias"] == pytest.approx(0.0)
     assert m["coverage_p90"] == pytest.approx(2 / 3)
     assert m["pinball_p90"] == pytest.approx((0.1 * 1 + 0 + 0.9 * 1) / 3)
+
+
+def test_mase_divides_each_error_by_its_series_scale():
+    m = demand.accuracy([4, 0, 3, 5], [2, 1, 3, 9], mase_scale=[2, 2, 0.5, 0])
+    # the last row has no scale (a flat history) and is left out
+    assert m["mase"] == pytest.approx((2 / 2 + 1 / 2 + 0 / 0.5) / 3)
+    assert m["bias"] == pytest.approx((-2 + 1 + 0 + 4) / 12)

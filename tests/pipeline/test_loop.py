@@ -34,3 +34,5 @@ def test_two_days_through_the_cli(tmp_path, monkeypatch, capsys):
     assert report["forecast"]["model_version"] == "2026-02-01"
     assert report["outputs"]["kpi_report"].endswith("2026-02-01/kpi_report.html")
     assert (tmp_path / "out/2026-02-01/kpi_report.html").exists()
+    # Same recipe as yesterday's champion: the fresher model takes over.
+    assert "same recipe" in report["forecast"]["reason"]

@@ -1,0 +1,78 @@
+"""How the forecast's settings were chosen: backtest variants on the S market.
+
+Each variant is a LightGBM config run through the same rolling-origin backtest
+(4 origins x 28 days, peers off). Writes ``bench/results/forecast_choices.json``
+and a section of ``BENCHMARKS.md``. The first group compares P50 losses on
+the first config tried; the second varies size, P90 level and target scaling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from bench.forecast import REPO, write_benchmarks
+from models import demand
+from pipeline import backtest, backtest_peers, io
+from pipeline.settings import Settings
+
+FIRST = demand.DemandModelConfig(
+    num_boost_round=300,
+    num_leaves=63,
+    learning_rate=0.05,
+    scale_target=True,
+    p90_alpha=0.9,
+)
+SMALL = replace(FIRST, num_boost_round=100, num_leaves=31, learning_rate=0.1)
+VARIANTS = {
+    "100 trees, 31 leaves, lr 0.1": SMALL,
+    "... + P90 level 0.93": replace(SMALL, p90_alpha=0.93),
+    "150 trees, 63 leaves, lr 0.08, P90 level 0.93": replace(
+        FIRST, num_boost_round=150, learning_rate=0.08, p90_alpha=0.93
+    ),
+    "100 trees, 31 leaves, P90 0.93, unscaled target (chosen)": replace(
+        SMALL, p90_alpha=0.93, scale_target=False
+    ),
+}
+KEYS = ("wape", "bias", "mase", "pinball_p90", "coverage_p90", "fit_s")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--home", default=str(REPO / "var"))
+    args = parser.parse_args()
+    backtest_peers.available = lambda: dict.fromkeys(backtest_peers.PEERS, False)
+    settings = Settings.load(fusion_home=Path(args.home))
+    rows = {}
+    losses = ("quantile", "tweedie", "poisson", "l2")
+    first = backtest.run_backtest(settings, "S", objectives=losses, base=FIRST)
+    for name, loss in zip(
+        ["fusionloop"] + [f"fusionloop_{x}" for x in losses[1:]], losses, strict=True
+    ):
+        rows[f"P50 loss {loss} (300 trees, 63 leaves, scaled)"] = first["models"][name]
+    for label, config in VARIANTS.items():
+        result = backtest.run_backtest(settings, "S", base=config)
+        rows[label] = result["models"]["fusionloop"]
+    rows = {k: {key: m[key] for key in KEYS} for k, m in rows.items()}
+    io.write_json(rows, REPO / "bench" / "results" / "forecast_choices.json")
+    lines = [
+        "### Forecast model choices on the S market (4 origins x 28 days)",
+        "",
+        "`python -m bench.forecast_choices`; same rows for every variant.",
+        "",
+        "| variant | " + " | ".join(KEYS) + " |",
+        "| --- |" + " ---: |" * len(KEYS),
+    ] + [
+        f"| {k} | " + " | ".join(str(m[x]) for x in KEYS) + " |"
+        for k, m in rows.items()
+    ]
+    text = "\n".join(lines) + "\n"
+    write_benchmarks(text)
+    print(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""Run the demand feature SQL on any DuckDB connection that holds its inputs.
+
+The warehouse builds the same two models for the daily run; the backtest and
+the tests call ``build_demand_features`` on their own connection, whose tables
+``mart_demand_daily``, ``stg_products``, ``stg_locations``, ``stg_promotions``
+and ``calendar_holidays`` they filled themselves.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pipeline.settings import Settings
+from pipeline.warehouse import bind_params
+
+FEATURE_MODELS = ("marts/mart_demand_stats", "marts/mart_demand_features")
+
+
+def build_demand_features(
+    con, settings: Settings, ds: str, origin_step_days: int, stats: bool = True
+) -> None:
+    """(Re)create ``mart_demand_stats`` and ``mart_demand_features`` for ``ds``.
+
+    ``stats=False`` reuses an existing ``mart_demand_stats`` (it does not
+    depend on ``ds``), which the backtest does for its later origins.
+    """
+    params = {
+        "ds": ds,
+        "horizon_days": settings.horizon_days,
+        "train_window_days": settings.train_window_days,
+        "origin_step_days": origin_step_days,
+    }
+    for model in FEATURE_MODELS if stats else FEATURE_MODELS[1:]:
+        name = Path(model).name
+        sql = (settings.sql_dir / f"{model}.sql").read_text()
+        con.execute(
+            f"create or replace table {name} as {sql}", bind_params(sql, params)
+        )

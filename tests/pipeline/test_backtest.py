@@ -1,0 +1,69 @@
+"""The rolling-origin backtest on the XS market: same rows for every model."""
+
+import pandas as pd
+import pytest
+
+from models import demand
+from pipeline import backtest, backtest_peers, registry
+from tests.conftest import XS_END
+
+
+def test_origins_abut_and_the_last_window_ends_on_the_last_day():
+    cuts = backtest.plan_origins("2026-01-31", origins=3, horizon=7)
+    assert cuts == ["2026-01-10", "2026-01-17", "2026-01-24"]
+
+
+@pytest.fixture(scope="module")
+def results(xs_settings, monkeypatch_module):
+    monkeypatch_module.setattr(
+        backtest_peers, "available", lambda: dict.fromkeys(backtest_peers.PEERS, False)
+    )
+    config = demand.DemandModelConfig(num_boost_round=40, min_data_in_leaf=20)
+    return backtest.run_backtest(
+        xs_settings, "XS", origins=2, horizon=7, origin_step_days=3, base=config
+    )
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module():
+    with pytest.MonkeyPatch.context() as mp:
+        yield mp
+
+
+def test_every_model_is_scored_on_the_same_rows(results):
+    models = results["models"]
+    ok = {k: v for k, v in models.items() if v["status"] == "ok"}
+    assert set(ok) == {"fusionloop", "seasonal_naive", "moving_average", "oracle"}
+    assert len({m["rows"] for m in ok.values()}) == 1 and ok["oracle"]["rows"] > 0
+    assert results["origins"][-1] == "2026-01-24"
+    assert pd.Timestamp(results["origins"][-1]) + pd.Timedelta(days=7) == pd.Timestamp(
+        XS_END
+    )
+
+
+def test_missing_peers_are_reported_not_fatal(results):
+    for peer in backtest_peers.PEERS:
+        assert results["models"][peer]["status"].startswith("not installed")
+    table = backtest.format_results(results)
+    assert "| mlforecast | not installed" in table
+
+
+def test_quantile_models_report_p90_and_the_oracle_is_calibrated(results):
+    fl, oracle = results["models"]["fusionloop"], results["models"]["oracle"]
+    assert 0 <= fl["coverage_p90"] <= 1 and fl["pinball_p90"] > 0
+    assert "coverage_p90" not in results["models"]["seasonal_naive"]
+    assert oracle["coverage_p90"] >= 0.85  # the true 0.9 quantile, few rows
+
+
+def test_wrong_market_size_is_a_clear_error(xs_settings):
+    with pytest.raises(ValueError, match="size XS, not M"):
+        backtest.run_backtest(xs_settings, "M")
+
+
+def test_champion_kept_unless_the_challenger_does_no_worse():
+    assert registry.decide(0.5, None, False)[0]
+    assert registry.decide(0.4, 0.5, False)[0]
+    assert not registry.decide(0.6, 0.5, False)[0]
+    assert registry.decide(0.5, 0.5, True)[0]
+    promote, reason = registry.decide(0.5, 0.5, False)
+    assert not promote and "champion kept" in reason
