@@ -65,12 +65,25 @@ def category_elasticities(settings: Settings) -> pd.DataFrame:
 
 
 def days_since_sale(settings: Settings, ds: str) -> pd.Series:
-    """Per SKU: days since it last sold anywhere (ageing stock)."""
-    daily = query(settings, "mart_demand_daily")
-    last = daily[daily.units_sold > 0].groupby("sku").sales_date.max()
-    first = daily.sales_date.min()
-    never = pd.Series(first, index=daily.sku.unique()).drop(last.index)
-    return (pd.Timestamp(ds) - pd.concat([last, never])).dt.days
+    """Per SKU: in-stock days since it last sold anywhere (ageing stock).
+
+    A day every location was stocked out is not an unsold day: nothing could
+    sell. A SKU that never sold counts every in-stock day of the history.
+    """
+    return unsold_days(query(settings, "mart_demand_daily"), ds)
+
+
+def unsold_days(daily: pd.DataFrame, ds: str) -> pd.Series:
+    """``days_since_sale`` over a mart_demand_daily frame, up to ``ds``."""
+    daily = daily[daily.sales_date <= pd.Timestamp(ds)]
+    day = daily.groupby(["sku", "sales_date"]).agg(
+        sold=("units_sold", "sum"), stockout=("stockout", "all")
+    )
+    day = day.reset_index()
+    last = day[day.sold > 0].groupby("sku").sales_date.max()
+    after = day.sales_date > day.sku.map(last).fillna(pd.Timestamp.min)
+    counted = day[after & ~day.stockout]
+    return counted.groupby("sku").size().reindex(day.sku.unique(), fill_value=0)
 
 
 def promo_config(settings: Settings) -> PromoConfig:

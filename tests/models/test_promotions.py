@@ -219,3 +219,21 @@ def test_prestock_request_names_the_shortfall():
     assert req[["sku", "promo_id", "shortfall_units"]].values.tolist() == [
         ["HOT", "P1", 18.0 - 8.0]
     ]
+
+
+def test_a_sold_out_sku_waiting_for_arrivals_is_not_ageing_stock():
+    # 0 on hand, 20 on order, 3/day: 4 days of cover, nothing on the shelf
+    pos = pd.DataFrame([_position("GONE", on_hand=0, on_order=20)])
+    fc = pd.DataFrame(_forecast("GONE", 2.0))
+    ageing = pd.Series({"GONE": 60})
+    adj = propose(pos, fc, NO_PLAN, _promos([]), RESPONSE, DS, ageing=ageing)
+    assert adj.empty
+
+
+def test_ageing_stock_on_the_shelf_is_marked_down_and_says_so():
+    pos = pd.DataFrame([_position("DUSTY", on_hand=20)])
+    fc = pd.DataFrame(_forecast("DUSTY", 2.0))  # 20 / 3 = 7 days of cover
+    ageing = pd.Series({"DUSTY": 40})
+    adj = propose(pos, fc, NO_PLAN, _promos([]), RESPONSE, DS, ageing=ageing)
+    assert adj.action.tolist() == ["markdown"]
+    assert adj.reason[0].startswith("ageing stock: 20 on hand unsold for 40")

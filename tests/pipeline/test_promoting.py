@@ -3,7 +3,7 @@
 import numpy as np
 import pandas as pd
 
-from pipeline.promoting import segments_path
+from pipeline.promoting import segments_path, unsold_days
 from pipeline.warehouse import query
 from tests.conftest import XS_END
 
@@ -36,3 +36,18 @@ def test_adjustments_respect_the_floor_and_explain_themselves(xs_day):
     elasticity = pd.read_csv(out / "price_elasticity.csv")
     assert set(elasticity.category) == set(products.category)
     assert elasticity.elasticity.between(0.2, 5.0).all()
+
+
+def test_stocked_out_days_are_not_unsold_days():
+    dates = pd.date_range("2026-01-01", periods=6)
+    daily = pd.DataFrame(
+        {
+            "sku": ["A"] * 6 + ["B"] * 6,
+            "sales_date": list(dates) * 2,
+            "units_sold": [3, 0, 0, 0, 0, 0] + [0] * 6,
+            "stockout": [False, True, True, True, False, False]
+            + [False, False, True, False, False, False],
+        }
+    )
+    days = unsold_days(daily, "2026-01-06")
+    assert days.to_dict() == {"A": 2, "B": 5}  # B never sold: its in-stock days
