@@ -55,11 +55,11 @@ class SegmentConfig:
 def quintile_score(values: pd.Series) -> pd.Series:
     """1-5 by quintile of ``values`` (higher value, higher score).
 
-    NaN (no order in the year) ranks below every value and scores 1.
+    Only values are ranked: NaN (no order in the year) scores 1 and takes no
+    quintile, so non-buyers do not push buyers up the scale.
     """
-    values = values.astype(float)
-    pct = values.fillna(-np.inf).rank(method="average", pct=True)
-    return np.ceil(pct * 5).clip(1, 5).where(values.notna(), 1).astype(int)
+    pct = values.astype(float).rank(method="average", pct=True)
+    return np.ceil(pct * 5).clip(1, 5).fillna(1).astype(int)
 
 
 def score_customers(activity: pd.DataFrame, ds: str, cfg=SegmentConfig()):

@@ -49,7 +49,14 @@ def _customers():
 
 def test_quintile_scores_rank_and_share_ties():
     assert quintile_score(pd.Series([1, 2, 3, 4, 5])).tolist() == [1, 2, 3, 4, 5]
-    assert quintile_score(pd.Series([7, 7, np.nan])).tolist() == [5, 5, 1]
+    # tied buyers share the average rank of their places (pct 0.75 -> 4)
+    assert quintile_score(pd.Series([7, 7, np.nan])).tolist() == [4, 4, 1]
+
+
+def test_non_buyers_score_1_and_take_no_quintile_from_buyers():
+    # two buyers among eight non-buyers: ranked between themselves, not on top
+    values = pd.Series([np.nan] * 8 + [1.0, 2.0])
+    assert quintile_score(values).tolist() == [1] * 8 + [3, 5]
 
 
 def test_segments_of_hand_built_customers():
