@@ -17,6 +17,7 @@ from models.elasticity import ElasticityConfig, fit_elasticities
 from models.promotions import PromoConfig, prestock_requests, propose
 from models.segments import (
     SegmentConfig,
+    cohort_churn,
     customer_value,
     promotion_response,
     score_customers,
@@ -25,22 +26,24 @@ from models.segments import (
 from pipeline import io
 from pipeline.planning import forecast_path
 from pipeline.settings import Settings
-from pipeline.warehouse import query
+from pipeline.warehouse import query, read_warehouse
 
 
 def segments_path(settings: Settings, ds: str):
     return settings.lake / "segments" / f"ds={ds}" / "part-0.parquet"
 
 
-def score_segments(settings: Settings, ds: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(customers with scores and CLV, response per segment x category)."""
+def score_segments(settings: Settings, ds: str):
+    """(customers with scores and CLV, response per segment x category, churn)."""
     cfg = SegmentConfig(
         recency_weight=settings.rfm_recency_weight,
         frequency_weight=settings.rfm_frequency_weight,
         monetary_weight=settings.rfm_monetary_weight,
     )
-    scored = score_customers(query(settings, "mart_customer_activity"), ds, cfg)
-    valued = customer_value(scored, ds, cfg)
+    activity = query(settings, "mart_customer_activity")
+    scored = score_customers(activity, ds, cfg)
+    churn = segment_churn(settings, activity, ds, cfg)
+    valued = customer_value(scored, ds, churn, cfg)
     response = promotion_response(
         query(settings, "mart_segment_promo_units"),
         query(settings, "mart_promotion_days"),
@@ -51,7 +54,24 @@ def score_segments(settings: Settings, ds: str) -> tuple[pd.DataFrame, pd.DataFr
     response["consenting_customers"] = (
         response.segment.map(consent).fillna(0).astype(int)
     )
-    return valued, response
+    return valued, response, churn
+
+
+def segment_churn(settings: Settings, activity, ds: str, cfg: SegmentConfig):
+    """Churn per segment, measured on the segments of ``churned_after_days`` ago.
+
+    The cohort's segments are recomputed from the warehouse as of that day
+    (the activity mart's own query at the earlier date) rather than read from
+    an older run's lake, so a run's figures do not depend on which runs came
+    before it.
+    """
+    then = pd.Timestamp(ds) - pd.Timedelta(days=cfg.churned_after_days)
+    then_ds = f"{then:%Y-%m-%d}"
+    sql = (settings.sql_dir / "marts" / "mart_customer_activity.sql").read_text()
+    with read_warehouse(settings) as con:
+        earlier = con.execute(f"{sql} order by all", {"ds": then_ds}).df()
+    cohort = score_customers(earlier, then_ds, cfg)
+    return cohort_churn(cohort, activity, cfg)
 
 
 def category_elasticities(settings: Settings) -> pd.DataFrame:
@@ -101,7 +121,7 @@ def promo_config(settings: Settings) -> PromoConfig:
 
 def adjust_promotions(settings: Settings, ds: str) -> dict:
     """Propose markdowns, shrinks and pauses; write them and their evidence."""
-    customers, response = score_segments(settings, ds)
+    customers, response, churn = score_segments(settings, ds)
     elasticity = category_elasticities(settings)
     position = query(settings, "mart_inventory_position")
     forecast = pd.read_parquet(forecast_path(settings, ds))
@@ -120,7 +140,7 @@ def adjust_promotions(settings: Settings, ds: str) -> dict:
         ageing=days_since_sale(settings, ds),
     )
     prestock = prestock_requests(position, forecast, plan, promotions, ds, cfg)
-    summary = segment_summary(customers)
+    summary = segment_summary(customers, churn)
     out = settings.out_dir(ds)
     io.write_parquet(customers, segments_path(settings, ds))
     io.write_csv(summary, out / "customer_segments.csv")

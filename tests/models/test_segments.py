@@ -3,7 +3,9 @@ import pandas as pd
 import pytest
 
 from models.segments import (
+    SEGMENTS,
     SegmentConfig,
+    cohort_churn,
     customer_value,
     promotion_response,
     quintile_score,
@@ -86,18 +88,23 @@ def test_rfm_weights_are_normalised_and_change_the_score():
         SegmentConfig(recency_weight=-1).weights()
 
 
+def _churn(**rates):
+    rate = pd.Series({seg: rates.get(seg, 0.5) for seg in SEGMENTS})
+    return pd.DataFrame({"annual_churn_rate": rate}).rename_axis("segment")
+
+
 def test_clv_is_aov_times_frequency_times_margin_times_lifetime():
-    valued = customer_value(score_customers(_customers(), DS), DS).set_index(
-        "customer_id"
-    )
+    churn = _churn(high_value=0.2, churn_risk=1.0)
+    scored = score_customers(_customers(), DS)
+    valued = customer_value(scored, DS, churn).set_index("customer_id")
     vip = valued.loc["vip1"]
-    # High value: nobody churned, so the lifetime is the 5-year cap.
-    assert vip.expected_lifetime_years == pytest.approx(5.0)
+    assert vip.expected_lifetime_years == pytest.approx(5.0)  # 1 / 0.2
     assert vip.clv_eur == pytest.approx(100.0 * 40 * 0.3 * 5.0)
-    # Churn risk: both went quiet for > 90 days, the annual churn rate is ~1.
-    assert valued.loc["fading1"].expected_lifetime_years == pytest.approx(1.0, 1e-3)
+    assert valued.loc["fading1"].expected_lifetime_years == pytest.approx(1.0)
     assert valued.loc["none"].clv_eur == 0.0
-    summary = segment_summary(valued).set_index("segment")
+    # "fresh" first ordered 11 days ago: 1 order counts 1 a year, not 33
+    assert valued.loc["fresh"].orders_per_year == pytest.approx(1.0)
+    summary = segment_summary(valued, churn).set_index("segment")
     assert summary.customers.to_dict() == {
         "high_value": 2,
         "potential": 2,
@@ -106,6 +113,46 @@ def test_clv_is_aov_times_frequency_times_margin_times_lifetime():
         "new": 1,
     }
     assert summary.clv_eur.sum() == pytest.approx(valued.clv_eur.sum())
+    assert summary.annual_churn_rate["high_value"] == pytest.approx(0.2)
+
+
+def _cohort(segment, n, start=0):
+    ids = [f"{segment}{i}" for i in range(start, start + n)]
+    return pd.DataFrame({"customer_id": ids, "segment": segment, "orders_365d": 3})
+
+
+def test_churn_is_measured_on_the_cohort_of_90_days_ago():
+    # 40 customers were new 90 days ago; 10 have not ordered since. 30 were
+    # high value; all still buy. 5 were churn risks: too few, whole base used.
+    cohort = pd.concat(
+        [_cohort("new", 40), _cohort("high_value", 30), _cohort("churn_risk", 5)]
+    )
+    silent = {f"new{i}" for i in range(10)} | {f"churn_risk{i}" for i in range(5)}
+    now = cohort[["customer_id"]].assign(
+        recency_days=[np.nan if c in silent else 10.0 for c in cohort.customer_id]
+    )
+    cfg = SegmentConfig(max_lifetime_years=5.0, min_churn_cohort=20)
+    churn = cohort_churn(cohort, now, cfg)
+    assert churn.annual_churn_rate["new"] == pytest.approx(1 - 0.75 ** (365 / 90))
+    assert churn.annual_churn_rate["high_value"] == pytest.approx(0.2)  # the cap
+    whole = 1 - (1 - 15 / 75) ** (365 / 90)
+    assert churn.annual_churn_rate["churn_risk"] == pytest.approx(whole)
+    assert churn.churn_source.to_dict() == {
+        "high_value": "cohort",
+        "potential": "whole base",
+        "churn_risk": "whole base",
+        "low_value": "whole base",
+        "new": "cohort",
+    }
+    assert churn.churn_cohort_customers["new"] == 40
+
+
+def test_without_a_cohort_every_segment_gets_the_lifetime_cap():
+    cohort = _cohort("new", 3)
+    now = cohort[["customer_id"]].assign(recency_days=np.nan)
+    churn = cohort_churn(cohort, now, SegmentConfig(min_churn_cohort=20))
+    assert (churn.churn_source == "lifetime cap").all()
+    assert churn.annual_churn_rate.tolist() == pytest.approx([0.2] * 5)
 
 
 def test_response_compares_targeted_days_with_unpromoted_days():
