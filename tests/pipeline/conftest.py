@@ -1,6 +1,6 @@
 """A throw-away PostgreSQL server for the write-back tests.
 
-It runs Debian's server binaries (``make install`` installs postgresql-15
+It runs Debian's server binaries (``make system-deps`` installs postgresql-15
 where they are missing) as the ``postgres`` user when the tests run as root
 (initdb refuses root), in a temporary folder, on a free loopback port, with
 trust authentication: no password exists to leak. The server is stopped and
@@ -54,14 +54,16 @@ def postgres_url():
     data, port = os.path.join(folder, "data"), _free_port()
     if os.geteuid() == 0:
         shutil.chown(folder, "postgres", "postgres")
-    _as_server_user([f"{bindir}/initdb", "-D", data, "-A", "trust", "-U", "fusion"])
     options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
     ctl = [f"{bindir}/pg_ctl", "-D", data, "-l", f"{folder}/log", "-w"]
-    _as_server_user([*ctl, "-o", options, "start"])
     try:
-        yield f"postgresql+psycopg://fusion@127.0.0.1:{port}/postgres"
+        _as_server_user([f"{bindir}/initdb", "-D", data, "-A", "trust", "-U", "fusion"])
+        _as_server_user([*ctl, "-o", options, "start"])
+        try:
+            yield f"postgresql+psycopg://fusion@127.0.0.1:{port}/postgres"
+        finally:
+            _as_server_user([*ctl, "-m", "immediate", "stop"])
     finally:
-        _as_server_user([*ctl, "-m", "immediate", "stop"])
         shutil.rmtree(folder, ignore_errors=True)
 
 
