@@ -28,6 +28,21 @@ from pipeline.planning import forecast_path
 from pipeline.settings import Settings
 from pipeline.warehouse import query, read_warehouse
 
+# Decimals of the evidence CSVs, as promotion_adjustments: EUR to the cent,
+# units to a tenth, rates and lifts to what a reader can act on.
+ROUNDING = {
+    "clv_eur": 2,
+    "mean_clv_eur": 2,
+    "annual_churn_rate": 4,
+    "targeted_days": 0,
+    "targeted_units": 1,
+    "expected_units": 1,
+    "response_lift": 3,
+    "elasticity": 3,
+    "fitted_elasticity": 3,
+    "std_error": 3,
+}
+
 
 def segments_path(settings: Settings, ds: str):
     return settings.lake / "segments" / f"ds={ds}" / "part-0.parquet"
@@ -116,6 +131,7 @@ def promo_config(settings: Settings) -> PromoConfig:
         ageing_days=settings.ageing_days,
         budget_eur=settings.promo_budget_eur,
         target_segments=settings.target_segments,
+        prior_elasticity=settings.prior_elasticity,
     )
 
 
@@ -143,9 +159,9 @@ def adjust_promotions(settings: Settings, ds: str) -> dict:
     summary = segment_summary(customers, churn)
     out = settings.out_dir(ds)
     io.write_parquet(customers, segments_path(settings, ds))
-    io.write_csv(summary, out / "customer_segments.csv")
-    io.write_csv(response, out / "segment_response.csv")
-    io.write_csv(elasticity, out / "price_elasticity.csv")
+    io.write_csv(summary.round(ROUNDING), out / "customer_segments.csv")
+    io.write_csv(response.round(ROUNDING), out / "segment_response.csv")
+    io.write_csv(elasticity.round(ROUNDING), out / "price_elasticity.csv")
     io.write_csv(prestock, out / "prestock_requests.csv")
     path = io.write_csv(adjustments, out / "promotion_adjustments.csv")
     return {

@@ -1,5 +1,7 @@
 """The promotions stage on the XS market: what it decides and on what evidence."""
 
+import re
+
 import numpy as np
 import pandas as pd
 
@@ -51,3 +53,16 @@ def test_stocked_out_days_are_not_unsold_days():
     )
     days = unsold_days(daily, "2026-01-06")
     assert days.to_dict() == {"A": 2, "B": 5}  # B never sold: its in-stock days
+
+
+def test_evidence_csvs_are_rounded(xs_day):
+    out = xs_day.out_dir(XS_END)
+    for name, column, decimals in [
+        ("customer_segments.csv", "clv_eur", 2),
+        ("segment_response.csv", "response_lift", 3),
+        ("price_elasticity.csv", "elasticity", 3),
+    ]:
+        values = pd.read_csv(out / name)[column].dropna()
+        assert len(values) and np.allclose(values, values.round(decimals)), name
+        text = (out / name).read_text()
+        assert not re.search(r"\.\d{5,}", text), f"{name} has long decimals"
