@@ -62,6 +62,7 @@ class PromoConfig:
     ageing_days: int = 28  # stock unsold this long counts as overstock
     budget_eur: float = 5_000.0  # discount money all new markdowns may give away
     target_segments: int = 1  # how many top-responding segments a markdown targets
+    prior_elasticity: float = 1.5  # for categories without a fitted elasticity
 
 
 def sku_position(position, forecast, plan, ageing=None) -> pd.DataFrame:
@@ -125,10 +126,11 @@ def propose(
 
     ``response``: segment, category (optional), response_lift,
     consenting_customers. ``elasticity``: category -> elasticity (missing
-    categories use 1.5). ``ageing``: SKU -> days since its last sale.
+    categories use ``cfg.prior_elasticity``). ``ageing``: SKU -> in-stock days
+    since its last sale.
     """
     sku = sku_position(position, forecast, plan, ageing)
-    elastic = _elasticity_lookup(sku, elasticity)
+    elastic = _elasticity_lookup(sku, elasticity, cfg.prior_elasticity)
     live = live_promotions(promotions, ds, cfg)
     rows = _shortage_rows(sku, live, elastic, ds, cfg)
     rows += _markdowns(sku, live, response, elastic, ds, cfg)
@@ -160,9 +162,9 @@ def prestock_requests(position, forecast, plan, promotions, ds, cfg=PromoConfig(
     return pd.DataFrame(rows, columns=PRESTOCK_COLUMNS).sort_values(["sku", "promo_id"])
 
 
-def _elasticity_lookup(sku: pd.DataFrame, elasticity) -> pd.Series:
+def _elasticity_lookup(sku: pd.DataFrame, elasticity, prior: float) -> pd.Series:
     known = pd.Series(elasticity if elasticity is not None else {}, dtype=float)
-    return sku.category.map(known).fillna(1.5)
+    return sku.category.map(known).fillna(prior)
 
 
 def _lift(depth: float, elasticity: float) -> float:

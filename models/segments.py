@@ -192,7 +192,8 @@ def promotion_response(units, promo_days, segments, cfg=SegmentConfig()):
         "units"
     ].sum()
     days = promo_days.rename(columns={"promo_date": "order_date"})
-    days = days.drop_duplicates(["sku", "order_date"])[
+    # Overlapping promotions for different segments: each keeps its exposure.
+    days = days.drop_duplicates(["sku", "order_date", "target_segment"])[
         ["sku", "order_date", "target_segment"]
     ]
     daily = daily.merge(days, on=["sku", "order_date"], how="left")
@@ -212,7 +213,7 @@ def promotion_response(units, promo_days, segments, cfg=SegmentConfig()):
 def _control_rate(daily, days, units, n_days) -> pd.Series:
     """Units per day each segment buys of each SKU on the SKU's unpromoted days."""
     plain = daily[daily.target_segment.isna()].groupby(["sku", "segment"]).units.sum()
-    promoted = days.groupby("sku").size()
+    promoted = days.groupby("sku").order_date.nunique()
     skus = pd.Index(units.sku.unique(), name="sku")
     plain_days = (n_days - promoted.reindex(skus).fillna(0)).clip(lower=1)
     rate = plain / plain_days.reindex(plain.index.get_level_values("sku")).to_numpy()

@@ -151,6 +151,10 @@ def test_depth_follows_the_fitted_elasticity():
     assert inelastic.discount_pct.tolist() == [0.4]  # would need 53 %: capped
     # The expected units follow the same curve: 14 x 0.69 ** -3.
     assert elastic.expected_units.iat[0] == pytest.approx(14 * 0.69**-3, abs=0.1)
+    # A category without a fit uses the configured prior, not a fixed 1.5.
+    prior = PromoConfig(overstock_days=50, prior_elasticity=3.0)
+    unfitted = propose(pos, fc, NO_PLAN, _promos([]), RESPONSE, DS, prior, {})
+    assert unfitted.discount_pct.tolist() == [0.31]
 
 
 def test_markdown_targets_the_best_consenting_segment_of_its_category():

@@ -155,6 +155,29 @@ def test_without_a_cohort_every_segment_gets_the_lifetime_cap():
     assert churn.annual_churn_rate.tolist() == pytest.approx([0.2] * 5)
 
 
+def test_overlapping_promotions_keep_each_segments_exposure():
+    days = pd.date_range("2026-01-01", periods=10)
+    segments = pd.DataFrame(
+        {"customer_id": ["a", "b"], "segment": ["new", "potential"]}
+    )
+    units = pd.DataFrame(
+        [(c, "X", "toys", d, 1) for c in "ab" for d in days],
+        columns=["customer_id", "sku", "category", "order_date", "units"],
+    )
+    # two promotions on X over the same 3 days, one per segment
+    promo_days = pd.DataFrame(
+        {
+            "sku": "X",
+            "promo_date": list(days[7:]) * 2,
+            "target_segment": ["new"] * 3 + ["potential"] * 3,
+        }
+    )
+    resp = promotion_response(units, promo_days, segments).set_index("segment")
+    assert resp.targeted_days["new"] == 3 and resp.targeted_days["potential"] == 3
+    assert resp.targeted_units["potential"] == 3
+    assert resp.expected_units["potential"] == pytest.approx(3.0)  # 1/day x 3
+
+
 def test_response_compares_targeted_days_with_unpromoted_days():
     days = pd.date_range("2026-01-01", periods=10)
     segments = pd.DataFrame(
