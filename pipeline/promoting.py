@@ -90,13 +90,43 @@ def segment_churn(settings: Settings, activity, ds: str, cfg: SegmentConfig):
 
 
 def category_elasticities(settings: Settings) -> pd.DataFrame:
-    """Fitted price elasticity per category from the demand history."""
+    """Fitted price elasticity per category, at the prices lines were sold at."""
     daily = query(settings, "mart_demand_daily")
+    with read_warehouse(settings) as con:
+        lines = con.execute(LINE_DISCOUNTS_SQL).df()
     category = query(settings, "stg_products")[["sku", "category"]]
     return fit_elasticities(
-        daily.merge(category, on="sku"),
+        realised_discounts(daily, lines).merge(category, on="sku"),
         ElasticityConfig(prior=settings.prior_elasticity),
     )
+
+
+# The deepest discount a SKU x location's sold lines carried each day.
+LINE_DISCOUNTS_SQL = """
+select sku, location_id, order_date as sales_date,
+    max(discount_pct) as line_discount_pct
+from stg_orders
+where status in ('completed', 'returned')
+group by all
+order by all
+"""
+
+
+def realised_discounts(daily: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
+    """``mart_demand_daily`` with the discount its order lines actually carried.
+
+    The mart's ``promo_discount_pct`` comes from the promotion calendar, which
+    still lists paused or shrunk promotions at their planned depth. On days a
+    SKU x location sold, its lines' own discount replaces it; days without a
+    sale keep the calendar's (no line says otherwise).
+    """
+    keys = ["sku", "location_id", "sales_date"]
+    out = daily.merge(lines[[*keys, "line_discount_pct"]], on=keys, how="left")
+    seen = (out.units_sold > 0) & out.line_discount_pct.notna()
+    out["promo_discount_pct"] = out.line_discount_pct.where(
+        seen, out.promo_discount_pct
+    )
+    return out.drop(columns="line_discount_pct")
 
 
 def days_since_sale(settings: Settings, ds: str) -> pd.Series:

@@ -1,13 +1,17 @@
 """The promotions stage on the XS market: what it decides and on what evidence."""
 
 import re
+from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 
-from pipeline.promoting import segments_path, unsold_days
+from pipeline.promoting import realised_discounts, segments_path, unsold_days
 from pipeline.warehouse import query
 from tests.conftest import XS_END
+
+SQL = Path(__file__).resolve().parents[2] / "sql"
 
 
 def test_every_customer_gets_one_segment_and_a_clv(xs_day):
@@ -66,3 +70,54 @@ def test_evidence_csvs_are_rounded(xs_day):
         assert len(values) and np.allclose(values, values.round(decimals)), name
         text = (out / name).read_text()
         assert not re.search(r"\.\d{5,}", text), f"{name} has long decimals"
+
+
+def test_paused_promotions_count_only_on_days_their_lines_show():
+    con = duckdb.connect()
+    con.execute("create table stg_products as select 'X' as sku, 'toys' as category")
+    con.execute(
+        "create table stg_promotions as select * from (values"
+        " ('RUN', 'X', 'toys', 'new', 0.2, date '2026-01-01', date '2026-01-04',"
+        "  'active'),"
+        " ('PAUSED', 'X', 'toys', 'potential', 0.3, date '2026-01-01',"
+        "  date '2026-01-04', 'paused'),"
+        " ('OFF', 'X', 'toys', 'low_value', 0.1, date '2026-01-01',"
+        "  date '2026-01-04', 'cancelled'))"
+        " as t(promo_id, sku, category, target_segment, discount_pct, start_date,"
+        " end_date, status)"
+    )
+    # the paused promotion's lines show it ran on the first two days only
+    con.execute(
+        "create table stg_orders as select * from (values"
+        " (date '2026-01-01', 'PAUSED'), (date '2026-01-02', 'PAUSED'),"
+        " (date '2026-01-04', null)) as t(order_date, promo_id)"
+    )
+    sql = (SQL / "marts" / "mart_promotion_days.sql").read_text()
+    days = con.execute(sql, {"ds": "2026-01-04"}).df()
+    per_promo = days.groupby("promo_id").promo_date.count().to_dict()
+    assert per_promo == {"RUN": 4, "PAUSED": 2}
+
+
+def test_elasticity_history_uses_the_discount_lines_were_sold_at():
+    day = pd.date_range("2026-01-01", periods=3)
+    daily = pd.DataFrame(
+        {
+            "sku": "X",
+            "location_id": "L1",
+            "sales_date": day,
+            "units_sold": [5, 4, 0],
+            "promo_discount_pct": [0.3, 0.3, 0.3],  # the calendar's planned depth
+        }
+    )
+    # the promotion was paused after day 1: day 2 sold at full price
+    lines = pd.DataFrame(
+        {
+            "sku": "X",
+            "location_id": "L1",
+            "sales_date": day[:2],
+            "line_discount_pct": [0.3, 0.0],
+        }
+    )
+    got = realised_discounts(daily, lines)
+    assert got.promo_discount_pct.tolist() == [0.3, 0.0, 0.3]
+    assert list(got.columns) == list(daily.columns)
