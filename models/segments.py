@@ -171,6 +171,7 @@ def segment_summary(valued: pd.DataFrame, churn: pd.DataFrame) -> pd.DataFrame:
         .reindex(SEGMENTS)
         .join(churn)
         .fillna({"customers": 0, "consenting_customers": 0, "clv_eur": 0.0})
+        .astype({"customers": int, "consenting_customers": int})
         .assign(strategy=lambda f: f.index.map(STRATEGIES))
         .rename_axis("segment")
         .reset_index()
