@@ -1,10 +1,11 @@
 """Promotion policy: operations' position fed back into marketing's calendar.
 
 - Overstock: a SKU whose stock, open orders and planned arrivals cover more
-  than ``overstock_days`` of P90 demand, or whose stock has not sold for
-  ``ageing_days``, with no promotion running, gets a markdown. Its depth is
-  the one that, at the category's fitted price elasticity, sells the excess
-  over the markdown window; never past the margin floor or ``max_markdown_pct``.
+  than ``overstock_days`` of P90 demand, or whose units on hand have not sold
+  for ``ageing_days`` in-stock days, with no promotion running, gets a
+  markdown. Its depth is the one that, at the category's fitted price
+  elasticity, sells the excess over the markdown window; never past the
+  margin floor or ``max_markdown_pct``.
   It is aimed at the consenting segments with the highest measured response
   in the SKU's category. Markdowns are kept in order of the stock value they
   free until the promotion budget (discount money) is spent.
@@ -61,6 +62,7 @@ class PromoConfig:
     ageing_days: int = 28  # stock unsold this long counts as overstock
     budget_eur: float = 5_000.0  # discount money all new markdowns may give away
     target_segments: int = 1  # how many top-responding segments a markdown targets
+    prior_elasticity: float = 1.5  # for categories without a fitted elasticity
 
 
 def sku_position(position, forecast, plan, ageing=None) -> pd.DataFrame:
@@ -124,10 +126,11 @@ def propose(
 
     ``response``: segment, category (optional), response_lift,
     consenting_customers. ``elasticity``: category -> elasticity (missing
-    categories use 1.5). ``ageing``: SKU -> days since its last sale.
+    categories use ``cfg.prior_elasticity``). ``ageing``: SKU -> in-stock days
+    since its last sale.
     """
     sku = sku_position(position, forecast, plan, ageing)
-    elastic = _elasticity_lookup(sku, elasticity)
+    elastic = _elasticity_lookup(sku, elasticity, cfg.prior_elasticity)
     live = live_promotions(promotions, ds, cfg)
     rows = _shortage_rows(sku, live, elastic, ds, cfg)
     rows += _markdowns(sku, live, response, elastic, ds, cfg)
@@ -159,9 +162,9 @@ def prestock_requests(position, forecast, plan, promotions, ds, cfg=PromoConfig(
     return pd.DataFrame(rows, columns=PRESTOCK_COLUMNS).sort_values(["sku", "promo_id"])
 
 
-def _elasticity_lookup(sku: pd.DataFrame, elasticity) -> pd.Series:
+def _elasticity_lookup(sku: pd.DataFrame, elasticity, prior: float) -> pd.Series:
     known = pd.Series(elasticity if elasticity is not None else {}, dtype=float)
-    return sku.category.map(known).fillna(1.5)
+    return sku.category.map(known).fillna(prior)
 
 
 def _lift(depth: float, elasticity: float) -> float:
@@ -229,7 +232,9 @@ def _markdown_depth(s, cover: float, e: float, cfg) -> float:
 def _markdowns(sku, live, response, elastic, ds, cfg) -> list[list]:
     stock = sku.on_hand_units + sku.on_order_units + sku.planned_units
     cover = stock / sku.p90_daily_units.clip(lower=1e-3)
-    aged = (sku.days_since_sale >= cfg.ageing_days) & (stock > 0)
+    # Ageing is about units on the shelf: a sold-out SKU waiting for arrivals
+    # is not ageing, however long it has gone without a sale.
+    aged = (sku.days_since_sale >= cfg.ageing_days) & (sku.on_hand_units > 0)
     over = sku[((cover > cfg.overstock_days) | aged) & ~sku.index.isin(live.sku)]
     value = (stock * sku.unit_cost_eur).rename("stock_value_eur")
     over = over.join(value).sort_values("stock_value_eur", ascending=False)
@@ -248,11 +253,8 @@ def _markdowns(sku, live, response, elastic, ds, cfg) -> list[list]:
         if spent + cost > cfg.budget_eur:
             continue
         spent += cost
-        why = "ageing stock" if cover[name] <= cfg.overstock_days else "overstock"
-        reason = (
-            f"{why}: {cover[name]:.0f} days of cover (> {cfg.overstock_days:.0f}); "
-            f"{depth:.0%} off at elasticity {e:.2f}"
-        )
+        reason = f"{_overstock_reason(s, cover[name], cfg)}; {depth:.0%} off at "
+        reason += f"elasticity {e:.2f}"
         share = targets.weight / targets.weight.sum()
         for t, w in zip(targets.itertuples(), share, strict=True):
             rows.append(
@@ -263,6 +265,15 @@ def _markdowns(sku, live, response, elastic, ds, cfg) -> list[list]:
                 + [f"{reason}; segment {t.segment} lift {t.response_lift:.2f}"]
             )
     return rows
+
+
+def _overstock_reason(s, cover: float, cfg) -> str:
+    if cover > cfg.overstock_days:
+        return f"overstock: {cover:.0f} days of cover (> {cfg.overstock_days:.0f})"
+    return (
+        f"ageing stock: {s.on_hand_units:.0f} on hand unsold for "
+        f"{s.days_since_sale:.0f} in-stock days (>= {cfg.ageing_days})"
+    )
 
 
 def best_segments(response: pd.DataFrame, category: str, k: int) -> pd.DataFrame:

@@ -6,7 +6,8 @@
   churn risk, low value and new.
 - CLV = average order value x purchase frequency (orders a year) x gross margin
   rate x expected remaining lifetime (years), the lifetime being 1 / the
-  observed annual churn rate of the customer's segment.
+  annual churn rate of the customer's segment, measured on the segment's
+  members of ``churned_after_days`` ago (``cohort_churn``).
 - Promotion response per segment and category: units the segment bought of a
   SKU on days a promotion targeted it, over what it bought of that SKU on the
   SKU's days without any promotion (scaled to as many days).
@@ -40,6 +41,8 @@ class SegmentConfig:
     low_value_below: float = 2.5  # weighted RFM score under which -> "low_value"
     churned_after_days: int = 90  # no order for this long counts as churned
     max_lifetime_years: float = 5.0  # cap where a segment shows no churn
+    min_churn_cohort: int = 20  # fewer cohort buyers -> the whole base's churn
+    frequency_floor_days: int = 365  # orders a year over at least this many days
     response_prior_units: float = 5.0  # shrinks thin response estimates to 1
 
     def weights(self) -> tuple[float, float, float]:
@@ -55,11 +58,11 @@ class SegmentConfig:
 def quintile_score(values: pd.Series) -> pd.Series:
     """1-5 by quintile of ``values`` (higher value, higher score).
 
-    NaN (no order in the year) ranks below every value and scores 1.
+    Only values are ranked: NaN (no order in the year) scores 1 and takes no
+    quintile, so non-buyers do not push buyers up the scale.
     """
-    values = values.astype(float)
-    pct = values.fillna(-np.inf).rank(method="average", pct=True)
-    return np.ceil(pct * 5).clip(1, 5).where(values.notna(), 1).astype(int)
+    pct = values.astype(float).rank(method="average", pct=True)
+    return np.ceil(pct * 5).clip(1, 5).fillna(1).astype(int)
 
 
 def score_customers(activity: pd.DataFrame, ds: str, cfg=SegmentConfig()):
@@ -87,36 +90,62 @@ def score_customers(activity: pd.DataFrame, ds: str, cfg=SegmentConfig()):
     return out
 
 
-def segment_churn(scored: pd.DataFrame, cfg=SegmentConfig()) -> pd.Series:
-    """Annual churn rate per segment: buyers silent for ``churned_after_days``.
+def cohort_churn(cohort: pd.DataFrame, now: pd.DataFrame, cfg=SegmentConfig()):
+    """Annual churn rate per segment, measured on a cohort that had time to churn.
 
-    The share p that churned within the window becomes an annual rate
-    1 - (1 - p) ** (365 / window); it is floored at 1 / ``max_lifetime_years``.
+    ``cohort``: customers scored as of ``churned_after_days`` before the run
+    date (customer_id, segment, orders_365d); ``now``: activity as of the run
+    date (customer_id, recency_days). The cohort's buyers churned when they
+    have not ordered since (recency now NaN or >= the window). Measuring
+    inside today's segments could not work: today's segments are defined by
+    recency, so "new" could never churn and "high value" hardly ever.
+
+    The share p churned in the window becomes an annual rate 1 - (1 - p) **
+    (365 / window), floored at 1 / ``max_lifetime_years``. A segment whose
+    cohort has fewer than ``min_churn_cohort`` buyers uses the whole cohort's
+    rate (``churn_source`` "whole base"); with too small a whole cohort (less
+    history than the window) every segment gets the cap ("lifetime cap").
     """
-    buyers = scored[scored.orders_365d > 0]
-    churned = buyers.recency_days > cfg.churned_after_days
-    p = churned.groupby(buyers.segment).mean().reindex(SEGMENTS).fillna(0.0)
+    buyers = cohort[cohort.orders_365d > 0][["customer_id", "segment"]]
+    recency = buyers.customer_id.map(now.set_index("customer_id").recency_days)
+    churned = recency.isna() | (recency >= cfg.churned_after_days)
+    per = churned.groupby(buyers.segment).agg(["size", "mean"]).reindex(SEGMENTS)
+    size = per["size"].fillna(0).astype(int)
+    own = size >= cfg.min_churn_cohort
+    whole_ok = len(buyers) >= cfg.min_churn_cohort
+    p = per["mean"].where(own, churned.mean() if whole_ok else 0.0)
     annual = 1 - (1 - p.clip(upper=0.999)) ** (365 / cfg.churned_after_days)
-    return annual.clip(lower=1 / cfg.max_lifetime_years).rename("annual_churn_rate")
+    source = np.where(own, "cohort", "whole base" if whole_ok else "lifetime cap")
+    return pd.DataFrame(
+        {
+            "churn_cohort_customers": size,
+            "annual_churn_rate": annual.clip(lower=1 / cfg.max_lifetime_years),
+            "churn_source": source,
+        },
+        index=pd.Index(SEGMENTS, name="segment"),
+    )
 
 
-def customer_value(scored: pd.DataFrame, ds: str, cfg=SegmentConfig()):
+def customer_value(scored: pd.DataFrame, ds: str, churn, cfg=SegmentConfig()):
     """``scored`` plus AOV, orders a year, margin rate, lifetime and ``clv_eur``.
 
+    ``churn``: ``cohort_churn``'s frame (annual_churn_rate per segment).
     Orders a year count a customer's orders over the days since their first
-    order in the year (at least 30), so a recent customer is not understated.
+    order in the year, but over at least ``frequency_floor_days`` (default
+    the whole year): a customer first seen 30 days ago with 2 orders is not
+    annualised to 24 orders a year.
     """
-    churn = segment_churn(scored, cfg)
     orders = scored.orders_365d.where(scored.orders_365d > 0)
     first = pd.to_datetime(scored.first_order_date)
     known_days = ((pd.Timestamp(ds) - first).dt.days + 1).clip(upper=365)
+    known_days = known_days.clip(lower=min(cfg.frequency_floor_days, 365))
     out = scored.assign(
         avg_order_value_eur=(scored.spend_365d_eur / orders).fillna(0.0),
-        orders_per_year=(orders * 365 / known_days.clip(lower=30)).fillna(0.0),
+        orders_per_year=(orders * 365 / known_days).fillna(0.0),
         margin_rate=(scored.margin_365d_eur / scored.spend_365d_eur.where(orders > 0))
         .fillna(0.0)
         .clip(lower=0.0),
-        expected_lifetime_years=1 / scored.segment.map(churn),
+        expected_lifetime_years=1 / scored.segment.map(churn.annual_churn_rate),
     )
     out["clv_eur"] = (
         out.avg_order_value_eur
@@ -127,8 +156,8 @@ def customer_value(scored: pd.DataFrame, ds: str, cfg=SegmentConfig()):
     return out
 
 
-def segment_summary(valued: pd.DataFrame) -> pd.DataFrame:
-    """Per segment: customers, consenting customers, CLV sum and mean, strategy."""
+def segment_summary(valued: pd.DataFrame, churn: pd.DataFrame) -> pd.DataFrame:
+    """Per segment: customers, consent, CLV sum and mean, churn and its source."""
     grouped = valued.groupby("segment")
     return (
         pd.DataFrame(
@@ -137,11 +166,12 @@ def segment_summary(valued: pd.DataFrame) -> pd.DataFrame:
                 "consenting_customers": grouped.marketing_consent.sum().astype(int),
                 "clv_eur": grouped.clv_eur.sum(),
                 "mean_clv_eur": grouped.clv_eur.mean(),
-                "annual_churn_rate": 1 / grouped.expected_lifetime_years.first(),
             }
         )
         .reindex(SEGMENTS)
+        .join(churn)
         .fillna({"customers": 0, "consenting_customers": 0, "clv_eur": 0.0})
+        .astype({"customers": int, "consenting_customers": int})
         .assign(strategy=lambda f: f.index.map(STRATEGIES))
         .rename_axis("segment")
         .reset_index()
@@ -163,7 +193,8 @@ def promotion_response(units, promo_days, segments, cfg=SegmentConfig()):
         "units"
     ].sum()
     days = promo_days.rename(columns={"promo_date": "order_date"})
-    days = days.drop_duplicates(["sku", "order_date"])[
+    # Overlapping promotions for different segments: each keeps its exposure.
+    days = days.drop_duplicates(["sku", "order_date", "target_segment"])[
         ["sku", "order_date", "target_segment"]
     ]
     daily = daily.merge(days, on=["sku", "order_date"], how="left")
@@ -183,7 +214,7 @@ def promotion_response(units, promo_days, segments, cfg=SegmentConfig()):
 def _control_rate(daily, days, units, n_days) -> pd.Series:
     """Units per day each segment buys of each SKU on the SKU's unpromoted days."""
     plain = daily[daily.target_segment.isna()].groupby(["sku", "segment"]).units.sum()
-    promoted = days.groupby("sku").size()
+    promoted = days.groupby("sku").order_date.nunique()
     skus = pd.Index(units.sku.unique(), name="sku")
     plain_days = (n_days - promoted.reindex(skus).fillna(0)).clip(lower=1)
     rate = plain / plain_days.reindex(plain.index.get_level_values("sku")).to_numpy()

@@ -13,8 +13,10 @@ web visits, so conversion uses the CRM customer base as the visitors):
 - conversion: buying customers / customers in the CRM;
 - arpc: revenue / buying customers (EUR); its default target is the previous
   window's ARPC grown by ``ARPC_GROWTH``;
-- promotion_roi: (gross margin of promoted lines - discount given) / discount
-  given, over the last 90 days (``mart_promotion_roi``);
+- promotion_roi: gross margin of promoted lines / discount given, over the
+  last 90 days (``mart_promotion_roi``). The margin is already after the
+  discount (the marketing cost), so it is the business's (revenue - marketing
+  cost) / marketing cost with the discount taken off once (``roi``);
 - fill_rate: share of SKU x location days in stock.
 """
 
@@ -121,9 +123,7 @@ def measure(orders, customers: int, demand_daily, roi, ds: str, window_days=30):
         "customer_growth": _ratio(buyers_now - buyers_before, buyers_before),
         "conversion": _ratio(buyers_now, customers),
         "arpc": _ratio(_revenue(now), buyers_now),
-        "promotion_roi": _ratio(
-            roi.margin_eur.sum() - roi.discount_eur.sum(), roi.discount_eur.sum()
-        ),
+        "promotion_roi": promotion_roi(roi.margin_eur.sum(), roi.discount_eur.sum()),
         "fill_rate": float(1 - recent.stockout.mean()) if len(recent) else np.nan,
         "previous_arpc": _ratio(_revenue(before), buyers_before),
     }
@@ -170,6 +170,17 @@ def _revenue(lines) -> float:
     return float(
         (lines.qty_units * lines.unit_price_eur * (1 - lines.discount_pct)).sum()
     )
+
+
+def promotion_roi(margin_eur, discount_eur):
+    """Margin after discount per EUR of discount; works on floats and Series.
+
+    ``margin_eur`` already has the discount taken off the price, so the
+    discount must not be subtracted again.
+    """
+    if isinstance(margin_eur, pd.Series):
+        return margin_eur / discount_eur.where(discount_eur != 0)
+    return _ratio(margin_eur, discount_eur)
 
 
 def _ratio(num: float, den: float) -> float:

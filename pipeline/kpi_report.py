@@ -92,7 +92,7 @@ def roi_table(roi: pd.DataFrame) -> pd.DataFrame:
     grouped = roi.groupby(["channel", "target_segment"])[
         ["units", "revenue_eur", "discount_eur", "margin_eur"]
     ].sum()
-    grouped["roi"] = (grouped.margin_eur - grouped.discount_eur) / grouped.discount_eur
+    grouped["roi"] = kpi.promotion_roi(grouped.margin_eur, grouped.discount_eur)
     return grouped
 
 

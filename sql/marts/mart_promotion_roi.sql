@@ -1,7 +1,8 @@
 -- Promotion return per sales channel and targeted segment over the 90 days to
--- the run date: ROI = (gross margin of promoted lines - discount given) /
--- discount given, the business's (revenue - marketing cost) / marketing cost
--- with the discount as the marketing cost.
+-- the run date. ROI = margin_eur / discount_eur (pipeline/kpi.py
+-- promotion_roi): margin_eur is already after the discount, the marketing
+-- cost, so it is the business's (revenue - marketing cost) / marketing cost
+-- and the discount must not be subtracted again.
 select
     o.channel,
     pr.target_segment,

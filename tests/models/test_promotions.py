@@ -151,6 +151,10 @@ def test_depth_follows_the_fitted_elasticity():
     assert inelastic.discount_pct.tolist() == [0.4]  # would need 53 %: capped
     # The expected units follow the same curve: 14 x 0.69 ** -3.
     assert elastic.expected_units.iat[0] == pytest.approx(14 * 0.69**-3, abs=0.1)
+    # A category without a fit uses the configured prior, not a fixed 1.5.
+    prior = PromoConfig(overstock_days=50, prior_elasticity=3.0)
+    unfitted = propose(pos, fc, NO_PLAN, _promos([]), RESPONSE, DS, prior, {})
+    assert unfitted.discount_pct.tolist() == [0.31]
 
 
 def test_markdown_targets_the_best_consenting_segment_of_its_category():
@@ -219,3 +223,21 @@ def test_prestock_request_names_the_shortfall():
     assert req[["sku", "promo_id", "shortfall_units"]].values.tolist() == [
         ["HOT", "P1", 18.0 - 8.0]
     ]
+
+
+def test_a_sold_out_sku_waiting_for_arrivals_is_not_ageing_stock():
+    # 0 on hand, 20 on order, 3/day: 4 days of cover, nothing on the shelf
+    pos = pd.DataFrame([_position("GONE", on_hand=0, on_order=20)])
+    fc = pd.DataFrame(_forecast("GONE", 2.0))
+    ageing = pd.Series({"GONE": 60})
+    adj = propose(pos, fc, NO_PLAN, _promos([]), RESPONSE, DS, ageing=ageing)
+    assert adj.empty
+
+
+def test_ageing_stock_on_the_shelf_is_marked_down_and_says_so():
+    pos = pd.DataFrame([_position("DUSTY", on_hand=20)])
+    fc = pd.DataFrame(_forecast("DUSTY", 2.0))  # 20 / 3 = 7 days of cover
+    ageing = pd.Series({"DUSTY": 40})
+    adj = propose(pos, fc, NO_PLAN, _promos([]), RESPONSE, DS, ageing=ageing)
+    assert adj.action.tolist() == ["markdown"]
+    assert adj.reason[0].startswith("ageing stock: 20 on hand unsold for 40")

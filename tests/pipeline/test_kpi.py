@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 
 from pipeline import kpi
+from pipeline.kpi_report import roi_table
 
 DEFAULT = (
     "customer_growth=0.25,conversion=0.30,arpc=0.15,promotion_roi=0.20,fill_rate=0.10"
@@ -57,7 +58,7 @@ def test_measure_and_pscore_on_a_hand_built_month():
     assert got["conversion"] == pytest.approx(0.5)  # 3 of 6 customers
     assert got["arpc"] == pytest.approx((20 + 20 + 40) / 3)
     assert got["previous_arpc"] == pytest.approx((10 + 20) / 2)
-    assert got["promotion_roi"] == pytest.approx(0.5)
+    assert got["promotion_roi"] == pytest.approx(1.5)  # margin is after discount
     assert got["fill_rate"] == pytest.approx(0.75)
 
     weights = kpi.normalised_weights(DEFAULT)
@@ -69,3 +70,24 @@ def test_measure_and_pscore_on_a_hand_built_month():
     assert pscore == pytest.approx(round((t.weight * t.score).sum(), 1))
     assert pscore == pytest.approx(0.25 * 100 + 0.30 * 75 + 0.15 * 100 + 0.20 * 100)
     assert np.isclose(t.weight.sum(), 1.0)
+
+
+def test_roi_takes_the_discount_off_once():
+    # 10 units listed at 10 EUR, cost 6, sold 20% off: 8 EUR a unit, so 2 EUR
+    # margin after discount and 2 EUR of discount each: 1 EUR back per EUR given
+    price, cost, off, units = 10.0, 6.0, 0.2, 10
+    roi = pd.DataFrame(
+        {
+            "channel": ["web"],
+            "target_segment": ["potential"],
+            "units": [units],
+            "revenue_eur": [units * price * (1 - off)],
+            "discount_eur": [units * price * off],
+            "margin_eur": [units * (price * (1 - off) - cost)],
+        }
+    )
+    assert roi_table(roi).roi.tolist() == pytest.approx([1.0])
+    got = kpi.measure(
+        _orders(), 6, pd.DataFrame(columns=["sales_date"]), roi, "2026-01-31"
+    )
+    assert got["promotion_roi"] == pytest.approx(1.0)

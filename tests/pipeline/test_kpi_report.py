@@ -1,7 +1,9 @@
 """The KPI report of a real (XS) run, opened in headless Chromium."""
 
+import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 from pathlib import Path
@@ -34,14 +36,24 @@ def _chromium(*args: str) -> str:
             "chromium not found; install it with `make system-deps`", pytrace=False
         )
     with tempfile.TemporaryDirectory() as profile:
-        done = subprocess.run(
+        # Its own session, so a timeout kills Chromium's helper processes too,
+        # not only the parent.
+        proc = subprocess.Popen(
             [binary, *FLAGS, f"--user-data-dir={profile}", *args],
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=120,
-            check=True,
+            start_new_session=True,
         )
-    return done.stdout
+        try:
+            out, err = proc.communicate(timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise
+    if proc.returncode:
+        raise subprocess.CalledProcessError(proc.returncode, proc.args, out, err)
+    return out
 
 
 @pytest.fixture(scope="module")

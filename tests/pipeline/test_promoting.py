@@ -1,11 +1,17 @@
 """The promotions stage on the XS market: what it decides and on what evidence."""
 
+import re
+from pathlib import Path
+
+import duckdb
 import numpy as np
 import pandas as pd
 
-from pipeline.promoting import segments_path
+from pipeline.promoting import realised_discounts, segments_path, unsold_days
 from pipeline.warehouse import query
 from tests.conftest import XS_END
+
+SQL = Path(__file__).resolve().parents[2] / "sql"
 
 
 def test_every_customer_gets_one_segment_and_a_clv(xs_day):
@@ -24,6 +30,8 @@ def test_adjustments_respect_the_floor_and_explain_themselves(xs_day):
     adj = pd.read_csv(out / "promotion_adjustments.csv")
     products = query(xs_day, "stg_products").set_index("sku")
     marks = adj[adj.action == "markdown"].join(products, on="sku")
+    assert len(marks) > 0, "the XS situation is built to need markdowns"
+    assert adj.action.isin(["shrink", "pause"]).any(), "and a shrink or pause"
     price = marks.list_price_eur * (1 - marks.discount_pct)
     assert (price >= marks.unit_cost_eur * (1 + xs_day.margin_floor_pct) - 1e-9).all()
     assert adj.reason.str.len().gt(20).all()
@@ -34,3 +42,82 @@ def test_adjustments_respect_the_floor_and_explain_themselves(xs_day):
     elasticity = pd.read_csv(out / "price_elasticity.csv")
     assert set(elasticity.category) == set(products.category)
     assert elasticity.elasticity.between(0.2, 5.0).all()
+
+
+def test_stocked_out_days_are_not_unsold_days():
+    dates = pd.date_range("2026-01-01", periods=6)
+    daily = pd.DataFrame(
+        {
+            "sku": ["A"] * 6 + ["B"] * 6,
+            "sales_date": list(dates) * 2,
+            "units_sold": [3, 0, 0, 0, 0, 0] + [0] * 6,
+            "stockout": [False, True, True, True, False, False]
+            + [False, False, True, False, False, False],
+        }
+    )
+    days = unsold_days(daily, "2026-01-06")
+    assert days.to_dict() == {"A": 2, "B": 5}  # B never sold: its in-stock days
+
+
+def test_evidence_csvs_are_rounded(xs_day):
+    out = xs_day.out_dir(XS_END)
+    for name, column, decimals in [
+        ("customer_segments.csv", "clv_eur", 2),
+        ("segment_response.csv", "response_lift", 3),
+        ("price_elasticity.csv", "elasticity", 3),
+    ]:
+        values = pd.read_csv(out / name)[column].dropna()
+        assert len(values) and np.allclose(values, values.round(decimals)), name
+        text = (out / name).read_text()
+        assert not re.search(r"\.\d{5,}", text), f"{name} has long decimals"
+
+
+def test_paused_promotions_count_only_on_days_their_lines_show():
+    con = duckdb.connect()
+    con.execute("create table stg_products as select 'X' as sku, 'toys' as category")
+    con.execute(
+        "create table stg_promotions as select * from (values"
+        " ('RUN', 'X', 'toys', 'new', 0.2, date '2026-01-01', date '2026-01-04',"
+        "  'active'),"
+        " ('PAUSED', 'X', 'toys', 'potential', 0.3, date '2026-01-01',"
+        "  date '2026-01-04', 'paused'),"
+        " ('OFF', 'X', 'toys', 'low_value', 0.1, date '2026-01-01',"
+        "  date '2026-01-04', 'cancelled'))"
+        " as t(promo_id, sku, category, target_segment, discount_pct, start_date,"
+        " end_date, status)"
+    )
+    # the paused promotion's lines show it ran on the first two days only
+    con.execute(
+        "create table stg_orders as select * from (values"
+        " (date '2026-01-01', 'PAUSED'), (date '2026-01-02', 'PAUSED'),"
+        " (date '2026-01-04', null)) as t(order_date, promo_id)"
+    )
+    sql = (SQL / "marts" / "mart_promotion_days.sql").read_text()
+    days = con.execute(sql, {"ds": "2026-01-04"}).df()
+    per_promo = days.groupby("promo_id").promo_date.count().to_dict()
+    assert per_promo == {"RUN": 4, "PAUSED": 2}
+
+
+def test_elasticity_history_uses_the_discount_lines_were_sold_at():
+    day = pd.date_range("2026-01-01", periods=3)
+    daily = pd.DataFrame(
+        {
+            "sku": "X",
+            "location_id": "L1",
+            "sales_date": day,
+            "units_sold": [5, 4, 0],
+            "promo_discount_pct": [0.3, 0.3, 0.3],  # the calendar's planned depth
+        }
+    )
+    # the promotion was paused after day 1: day 2 sold at full price
+    lines = pd.DataFrame(
+        {
+            "sku": "X",
+            "location_id": "L1",
+            "sales_date": day[:2],
+            "line_discount_pct": [0.3, 0.0],
+        }
+    )
+    got = realised_discounts(daily, lines)
+    assert got.promo_discount_pct.tolist() == [0.3, 0.0, 0.3]
+    assert list(got.columns) == list(daily.columns)
