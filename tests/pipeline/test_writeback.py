@@ -123,9 +123,10 @@ def test_concurrent_different_batches_leave_one_of_them_whole(url):
 
 def test_marketing_url_comes_from_the_environment_or_airflow(monkeypatch):
     monkeypatch.delenv("FUSION_MARKETING_DB_URL", raising=False)
-    monkeypatch.setenv("AIRFLOW_CONN_FUSION_MARKETING", "postgres://u:pw@db:5432/mkt")
+    url = "postgres://u:pw@db:5432/mkt"  # fake credential
+    monkeypatch.setenv("AIRFLOW_CONN_FUSION_MARKETING", url)
     with_password = Settings.load()
-    assert with_password.marketing_url == "postgres://u:pw@db:5432/mkt"
+    assert with_password.marketing_url == url
     assert "pw" not in repr(with_password)  # the password never reaches a log
     monkeypatch.setenv("FUSION_MARKETING_DB_URL", "sqlite:///x.db")
     assert Settings.load().marketing_url == "sqlite:///x.db"
