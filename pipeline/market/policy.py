@@ -25,18 +25,7 @@ def reorder_point_orders(
     position = state.on_hand + on_order
     reviewed = rng.random(position.shape) >= c.MISSED_REVIEW_RATE
     need = np.where(reviewed & (position < rop), rop + 7 * mean_demand - position, 0)
-    pack = state.products.case_pack.to_numpy()[:, None]
-    moq = state.products.moq.to_numpy()[:, None]
-    qty = np.where(need > 0, np.maximum(np.ceil(need / pack) * pack, moq), 0)
-    s, loc = np.nonzero(qty)
-    return pd.DataFrame(
-        {
-            "sku_idx": s,
-            "loc_idx": loc,
-            "qty": qty[s, loc].astype(np.int64),
-            "arrival_date": day + pd.to_timedelta(lead[s, 0], "D"),
-        }
-    )
+    return _purchase_orders(state, need, lead, day)
 
 
 def moving_average_orders(
@@ -62,6 +51,13 @@ def moving_average_orders(
     on_order, _ = state.on_order()
     position = state.on_hand + on_order
     need = np.where(position < rop, rop + review_days * mu - position, 0)
+    return _purchase_orders(state, need, lead, day)
+
+
+def _purchase_orders(
+    state: MarketState, need: np.ndarray, lead: np.ndarray, day: pd.Timestamp
+) -> pd.DataFrame:
+    """Units needed per SKU x location -> orders in whole case packs, at least MOQ."""
     pack = state.products.case_pack.to_numpy()[:, None]
     moq = state.products.moq.to_numpy()[:, None]
     qty = np.where(need > 0, np.maximum(np.ceil(need / pack) * pack, moq), 0)
