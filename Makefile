@@ -16,13 +16,13 @@ SEED ?= 7
 
 install: $(VENV)/.installed
 
+# Bytecode is compiled once at install: where PYTHONDONTWRITEBYTECODE is set,
+# every Airflow task and test process would otherwise recompile Airflow and GX
+# on import (`import great_expectations, airflow.sdk`: 27-31 s -> 14-17 s on a
+# loaded 2-core machine).
 $(VENV)/.installed: requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check uv==0.13.9
-	# Bytecode compiled once here: where PYTHONDONTWRITEBYTECODE is set, every
-	# Airflow task and test process would otherwise recompile Airflow and GX
-	# on import (`import great_expectations, airflow.sdk`: 27-31 s -> 14-17 s
-	# on a loaded 2-core machine).
 	$(BIN)/uv pip sync --quiet --compile-bytecode --python $(BIN)/python requirements.lock
 	$(BIN)/uv pip install --quiet --python $(BIN)/python --no-deps -e .
 	touch $@
