@@ -163,9 +163,13 @@ def _check_columns(path: Path, src: Source, found: list[str]) -> None:
     missing = [c for c in src.columns if c not in found]
     if not missing:
         return
-    unknown = [
-        c for c in found if c not in src.columns and c not in src.optional_columns
-    ]
+    known = set(src.columns) | set(src.optional_columns)
+    unknown = [c for c in found if c not in known]
+    if src.pii and unknown:
+        # A file without its header row makes the first customer's e-mail and
+        # name look like column names: never echo those into logs and reports.
+        found = [c for c in found if c in known] + [f"<{len(unknown)} not shown>"]
+        unknown = [f"{len(unknown)} name(s), not shown: this file holds personal data"]
     hint = f" Renamed? Unexpected column(s) {unknown} were found." if unknown else ""
     raise BadFileError(
         f"{path}: missing column(s) {missing} (rule: schema); expected "
