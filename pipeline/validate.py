@@ -201,10 +201,13 @@ def _counts_for(settings, src: Source, ds: str, bad_drops: dict[str, str]) -> di
     counts["snapshot_day"] = counts.pop("ds")
     counts["fresh"] = counts["snapshot_day"] == ds
     counts["fallback"] = None
-    if problems:
+    if problems and not counts["fresh"]:
+        # Older bad drops retried today do not make a fresh drop a fallback.
         counts["fallback"] = (
             f"{problems} -> {src.name} is optional: the run uses its last good "
             f"drop, of {counts['snapshot_day']}."
         )
         log.warning("%s", counts["fallback"])
+    elif problems:
+        log.warning("%s (older drops: today's drop is used)", problems)
     return counts

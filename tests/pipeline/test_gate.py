@@ -43,3 +43,24 @@ def test_validate_exits_non_zero_naming_the_bad_required_file(
     assert "erp_products" in captured.out and "STOPPED" in captured.out
     assert f"{products}: missing column(s) ['lead_time_days']" in captured.err
     assert "the run cannot go on" in captured.err
+
+
+def test_an_older_bad_drop_does_not_make_a_fresh_drop_a_fallback(tmp_path):
+    from pipeline import io
+    from pipeline.settings import Settings
+    from pipeline.sources import load_source
+    from pipeline.validate import _counts_for
+
+    settings = Settings.load(fusion_home=tmp_path)
+    src = load_source("crm_customers", settings.expectations_dir)
+    counts = {"input_rows": 3, "accepted_rows": 3, "quarantined_rows": 0}
+    manifests = settings.lake / "manifest" / src.name
+    io.write_json({"ds": "2026-01-30"} | counts, manifests / "ds=2026-01-30.json")
+    io.write_json({"ds": "2026-01-31"} | counts, manifests / "ds=2026-01-31.json")
+    older_bad = {"2026-01-29": "crm_customers.csv of 2026-01-29: unreadable"}
+    fresh = _counts_for(settings, src, "2026-01-31", older_bad)
+    assert fresh["fresh"] and fresh["fallback"] is None
+
+    todays_bad = {"2026-02-01": "crm_customers.csv of 2026-02-01: unreadable"}
+    stale = _counts_for(settings, src, "2026-02-01", todays_bad)
+    assert not stale["fresh"] and "last good drop, of 2026-01-31" in stale["fallback"]
