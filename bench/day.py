@@ -21,6 +21,8 @@ import sys
 import time
 from pathlib import Path
 
+from sections import write_section  # bench/sections.py, beside this script
+
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 # Runs a command and prints the peak RSS (KiB) of it and its children.
@@ -128,14 +130,7 @@ def main() -> int:
     out = REPO / "bench" / "results" / f"day_{args.size}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     text = table(result)
-    bench_md = REPO / "BENCHMARKS.md"
-    head = "# Benchmarks\n\nMade by `make bench`; figures from `bench/results/`.\n\n"
-    sections = {}
-    if bench_md.exists():
-        for block in bench_md.read_text().split("### ")[1:]:
-            sections[block.split(" market")[0]] = "### " + block.rstrip() + "\n"
-    sections[f"One day on the {args.size}"] = text
-    bench_md.write_text(head + "\n".join(sections[k] for k in sorted(sections)))
+    write_section(text, f"One day on the {args.size}")
     print(text)
     return 0
 

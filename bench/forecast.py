@@ -15,6 +15,8 @@ import platform
 import sys
 from pathlib import Path
 
+from sections import write_section  # bench/sections.py, beside this script
+
 from pipeline import io, market
 from pipeline.backtest import format_results, run_backtest
 from pipeline.settings import Settings
@@ -56,21 +58,6 @@ def section(results: dict, command: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_benchmarks(text: str) -> None:
-    """Replace the section of BENCHMARKS.md with ``text``'s title, keep the others.
-
-    Sections are keyed like ``bench/day.py`` keys them: the title up to " market".
-    """
-    bench_md = REPO / "BENCHMARKS.md"
-    head = "# Benchmarks\n\nMade by `make bench`; figures from `bench/results/`.\n\n"
-    sections = {}
-    if bench_md.exists():
-        for block in bench_md.read_text().split("### ")[1:]:
-            sections[block.split(" market")[0]] = "### " + block.rstrip() + "\n"
-    sections[text.removeprefix("### ").split(" market")[0]] = text
-    bench_md.write_text(head + "\n".join(sections[k] for k in sorted(sections)))
-
-
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size", default="M", choices=sorted(DAYS))
@@ -104,7 +91,7 @@ def main() -> int:
     io.write_json(compact, REPO / "bench" / "results" / "forecast.json")
     command = "python bench/forecast.py " + " ".join(sys.argv[1:])
     text = section(results, command)
-    write_benchmarks(text)
+    write_section(text)
     print(text)
     return 0
 

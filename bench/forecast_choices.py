@@ -13,7 +13,9 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from bench.forecast import REPO, write_benchmarks
+from forecast import REPO  # bench/forecast.py, beside this script
+from sections import write_section
+
 from models import demand
 from pipeline import backtest, backtest_peers, io
 from pipeline.settings import Settings
@@ -60,7 +62,7 @@ def main() -> int:
     lines = [
         "### Forecast model choices on the S market (4 origins x 28 days)",
         "",
-        "`python -m bench.forecast_choices`; same rows for every variant.",
+        "`python bench/forecast_choices.py`; same rows for every variant.",
         "",
         "| variant | " + " | ".join(KEYS) + " |",
         "| --- |" + " ---: |" * len(KEYS),
@@ -69,7 +71,7 @@ def main() -> int:
         for k, m in rows.items()
     ]
     text = "\n".join(lines) + "\n"
-    write_benchmarks(text)
+    write_section(text)
     print(text)
     return 0
 

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 import pandas as pd
+from sections import write_section  # bench/sections.py, beside this script
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -117,18 +118,6 @@ def table(result: dict) -> str:
     return "\n".join(rows) + "\n"
 
 
-def write_benchmarks_md(text: str, key: str) -> None:
-    """Replace this benchmark's section of BENCHMARKS.md, keeping the others."""
-    bench_md = REPO / "BENCHMARKS.md"
-    head = "# Benchmarks\n\nMade by `make bench`; figures from `bench/results/`.\n\n"
-    sections = {}
-    if bench_md.exists():
-        for block in bench_md.read_text().split("### ")[1:]:
-            sections[block.split(" market")[0]] = "### " + block.rstrip() + "\n"
-    sections[key] = text
-    bench_md.write_text(head + "\n".join(sections[k] for k in sorted(sections)))
-
-
 def bench_size(size: str, days: int, seed: int, policies, collect=False) -> dict:
     home = REPO / "var" / "bench-loop"
     if collect:
@@ -183,7 +172,7 @@ def main() -> int:
         if k == 0:
             (results / "loop.json").write_text(text)
         md = table(result)
-        write_benchmarks_md(md, f"Closed loop on the {size}")
+        write_section(md, f"Closed loop on the {size}")
         print(md)
     return 0
 

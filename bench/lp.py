@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from loop import write_benchmarks_md  # bench/loop.py, beside this script
+from sections import write_section  # bench/sections.py, beside this script
 
 from models.replenishment import PlanConfig, build_model, make_instance, solve_model
 from pipeline.market import master
@@ -137,7 +137,7 @@ def main() -> None:
     out = REPO / "bench" / "results" / "lp.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     text = table(result, args)
-    write_benchmarks_md(text, "LP alone on a synthetic M")
+    write_section(text, "LP alone on a synthetic M")
     print(text)
 
 
