@@ -99,7 +99,8 @@ def adjust_promotions(settings: Settings, ds: str) -> dict:
 
 def write_back(settings: Settings, ds: str, model_version: str) -> dict:
     """Upsert the adjustments into marketing's database; write the KPI report
-    (``kpi_report.html``) and ``run_report.json``."""
+    (``kpi_report.html``), the Data Docs index and ``run_report.json``."""
+    from pipeline.datadocs import write_index
     from pipeline.kpi_report import build_kpi_report
     from pipeline.report import build_report
     from pipeline.writeback import write_back as upsert
@@ -115,6 +116,7 @@ def write_back(settings: Settings, ds: str, model_version: str) -> dict:
         lambda: upsert(settings.marketing_url, ds, adjustments, model_version),
     )
     _timed(settings, ds, "kpi_report", lambda: build_kpi_report(settings, ds))
+    write_index(settings, ds)
     report = build_report(settings, ds)
     io.write_json(report, settings.out_dir(ds) / "run_report.json")
     return result

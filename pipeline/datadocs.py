@@ -2,7 +2,9 @@
 
 GX's own renderers turn a validation result into a page; the pages of a run
 land in ``out/<ds>/data_docs/<source>.html`` with an ``index.html`` that links
-them, so the run summary has one place to point at.
+them, so the run summary has one place to point at. The validate tasks run in
+parallel, so each writes only its own page; the index is written once, after
+them (by the write-back stage, or by ``fusionloop validate``).
 """
 
 from __future__ import annotations
@@ -25,9 +27,12 @@ def write_page(settings: Settings, ds: str, source: str, result) -> str:
     from great_expectations.render.view import DefaultJinjaPageView
 
     page = DefaultJinjaPageView().render(ValidationResultsPageRenderer().render(result))
-    path = io.write_text(page, docs_dir(settings, ds) / f"{source}.html")
-    write_index(settings, ds)
-    return str(path)
+    return str(io.write_text(page, docs_dir(settings, ds) / f"{source}.html"))
+
+
+def forget_page(settings: Settings, ds: str, source: str) -> None:
+    """Drop an earlier run's page of ``source``: a stopped source must not show one."""
+    (docs_dir(settings, ds) / f"{source}.html").unlink(missing_ok=True)
 
 
 def write_index(settings: Settings, ds: str) -> Path:

@@ -7,7 +7,7 @@ which rules failed most; a required source with a bad drop stops the gate.
 
 from __future__ import annotations
 
-from pipeline import daily
+from pipeline import daily, datadocs
 from pipeline.settings import Settings
 from pipeline.sources import SOURCES, BadFileError
 
@@ -27,6 +27,7 @@ def run_gate(settings: Settings, ds: str) -> tuple[dict[str, dict], list[str]]:
         except BadFileError as err:
             counts[source] = {"error": str(err)}
             errors.append(str(err))
+    datadocs.write_index(settings, ds)
     return counts, errors
 
 

@@ -43,6 +43,7 @@ def validate_source(
     validated too. Raises ``BadFileError`` when a required source has a bad drop.
     """
     src = load_source(source, settings.expectations_dir)
+    datadocs.forget_page(settings, ds, source)
     bad_drops = dict(bad_drops or {})
     _forget_days(settings, source, bad_drops)
     _stop_if_required(src, bad_drops)

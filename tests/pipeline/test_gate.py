@@ -38,11 +38,17 @@ def test_validate_exits_non_zero_naming_the_bad_required_file(
     home = _home(xs_settings, tmp_path, monkeypatch)
     products = home / "landing" / XS_END / "erp_products.csv"
     products.write_text(products.read_text().replace("lead_time_days", "lead_days"))
+    docs = home / "out" / XS_END / "data_docs"
+    docs.mkdir(parents=True)
+    (docs / "erp_products.html").write_text("an earlier run's passing page")
     assert main(["validate", "--ds", XS_END]) == 1
     captured = capsys.readouterr()
     assert "erp_products" in captured.out and "STOPPED" in captured.out
     assert f"{products}: missing column(s) ['lead_time_days']" in captured.err
     assert "the run cannot go on" in captured.err
+    assert not (docs / "erp_products.html").exists()
+    index = (docs / "index.html").read_text()
+    assert 'href="orders.html"' in index and "erp_products" not in index
 
 
 def test_an_older_bad_drop_does_not_make_a_fresh_drop_a_fallback(tmp_path):
