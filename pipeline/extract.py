@@ -97,7 +97,7 @@ def read_drop(path: Path, src: Source) -> tuple[pd.DataFrame, set[str]]:
     set of unexpected extra columns, which are kept out.
     """
     try:
-        frame, first_line = _parse(path, src)
+        frame, lines = _parse(path, src)
     except (pd.errors.EmptyDataError, ValueError, UnicodeDecodeError) as err:
         raise BadFileError(
             f"{path}: unreadable (rule: readable UTF-8 {src.format}): {err}. "
@@ -117,12 +117,12 @@ def read_drop(path: Path, src: Source) -> tuple[pd.DataFrame, set[str]]:
     frame = frame[src.all_columns].astype(object)
     frame = frame.where(frame.notna(), None)
     frame["_source_file"] = str(path)
-    frame["_source_line"] = range(first_line, first_line + len(frame))
+    frame["_source_line"] = lines
     return frame, extra
 
 
-def _parse(path: Path, src: Source) -> tuple[pd.DataFrame, int]:
-    """Parse a drop as strings; returns the frame and the line of its first row.
+def _parse(path: Path, src: Source) -> tuple[pd.DataFrame, list[int]]:
+    """Parse a drop as strings; returns the frame and each row's line in the file.
 
     ``utf-8-sig`` accepts (and drops) a byte-order mark; any other byte that is
     not UTF-8 is an error, never silently replaced.
@@ -135,10 +135,32 @@ def _parse(path: Path, src: Source) -> tuple[pd.DataFrame, int]:
             na_values=[""],
             encoding="utf-8-sig",
         )
-        return frame, 2  # line 1 is the header
+        return frame, _record_lines(path, len(frame))
     frame = pd.read_json(path, lines=True, dtype=False, encoding="utf-8-sig")
     frame = frame.astype("string")
-    return frame.astype(object).where(frame.notna(), None), 1
+    return frame.astype(object).where(frame.notna(), None), list(
+        range(1, len(frame) + 1)
+    )
+
+
+def _record_lines(path: Path, n_rows: int) -> list[int]:
+    """The line each CSV record starts on (line 1 is the header).
+
+    A quoted field may span lines and blank lines are skipped, so the record
+    number is not the line number; ``csv`` counts physical lines as it reads.
+    """
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        reader = csv.reader(f)
+        next(reader, None)
+        starts, line = [], reader.line_num
+        for record in reader:
+            if record:
+                starts.append(line + 1)
+            line = reader.line_num
+    if len(starts) != n_rows:  # csv and pandas disagree: keep record numbers
+        log.warning("%s: %d records by csv, %d by pandas", path, len(starts), n_rows)
+        return list(range(2, n_rows + 2))
+    return starts
 
 
 def _check_not_truncated(path: Path, n_columns: int) -> None:
