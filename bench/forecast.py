@@ -18,11 +18,10 @@ from pathlib import Path
 from sections import write_section  # bench/sections.py, beside this script
 
 from pipeline import io, market
-from pipeline.backtest import format_results, run_backtest
+from pipeline.backtest import HISTORY_DAYS, format_results, run_backtest
 from pipeline.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
-DAYS = {"XS": 120, "S": 180, "M": 730}
 KEEP = ("wape", "bias", "mase", "pinball_p90", "coverage_p90", "fit_s", "predict_s")
 
 
@@ -60,7 +59,7 @@ def section(results: dict, command: str) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--size", default="M", choices=sorted(DAYS))
+    parser.add_argument("--size", default="M", choices=sorted(HISTORY_DAYS))
     parser.add_argument("--home", default=str(REPO / "var_m"))
     parser.add_argument("--origins", type=int, default=4)
     parser.add_argument("--horizon", type=int, default=28)
@@ -70,7 +69,7 @@ def main() -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     settings = Settings.load(fusion_home=Path(args.home))
     if not (settings.sim_dir / "market.json").exists():
-        market.generate(settings, args.size, DAYS[args.size], settings.seed)
+        market.generate(settings, args.size, HISTORY_DAYS[args.size], settings.seed)
     results = run_backtest(
         settings,
         args.size,

@@ -25,6 +25,7 @@ from pipeline.settings import Settings
 log = logging.getLogger(__name__)
 KEY = ["sku", "location_id", "target_date"]
 STATS_WARMUP_DAYS = 91  # the longest rolling window of mart_demand_stats
+HISTORY_DAYS = {"XS": 120, "S": 180, "M": 730}  # market generated for a backtest
 
 
 def plan_origins(last_day: str, origins: int, horizon: int) -> list[str]:

@@ -160,11 +160,10 @@ def _backtest(settings, args) -> int:
     from pathlib import Path
 
     from pipeline import market
-    from pipeline.backtest import format_results, run_backtest
+    from pipeline.backtest import HISTORY_DAYS, format_results, run_backtest
 
     if args.generate and not (settings.sim_dir / "market.json").exists():
-        days = {"XS": 120, "S": 180, "M": 730}[args.size]
-        market.generate(settings, args.size, days, settings.seed)
+        market.generate(settings, args.size, HISTORY_DAYS[args.size], settings.seed)
     results = run_backtest(
         settings,
         args.size,
