@@ -67,3 +67,16 @@ def test_champion_kept_unless_the_challenger_does_no_worse():
     assert registry.decide(0.5, 0.5, True)[0]
     promote, reason = registry.decide(0.5, 0.5, False)
     assert not promote and "champion kept" in reason
+
+
+def test_recursive_variant_is_scored_on_the_direct_rows(xs_settings, monkeypatch):
+    monkeypatch.setattr(
+        backtest_peers, "available", lambda: dict.fromkeys(backtest_peers.PEERS, False)
+    )
+    config = demand.DemandModelConfig(num_boost_round=20, min_data_in_leaf=20)
+    out = backtest.run_backtest(
+        xs_settings, "XS", origins=1, horizon=7, base=config, recursive_too=True
+    )
+    direct, rec = out["models"]["fusionloop"], out["models"]["fusionloop_recursive"]
+    assert rec["status"] == "ok" and rec["rows"] == direct["rows"] > 0
+    assert rec["wape"] != direct["wape"] and 0 <= rec["coverage_p90"] <= 1
