@@ -1,8 +1,8 @@
 """Forecast backtest on the demo market: FusionLoop vs baselines, oracle and peers.
 
 Runs ``fusionloop backtest`` logic on a market of ``--size`` (generated under
-``--home`` when missing), writes ``bench/results/forecast.json`` and the table
-in ``BENCHMARKS.md``. The peers need ``make bench-install``; without them
+``--home`` when missing), writes ``bench/results/forecast.json`` (M; other
+sizes ``forecast_<size>.json``) and the table in ``BENCHMARKS.md``. The peers need ``make bench-install``; without them
 their rows say "not installed".
 """
 
@@ -101,7 +101,9 @@ def main() -> int:
         },
         "details": results,
     }
-    io.write_json(compact, REPO / "bench" / "results" / "forecast.json")
+    # forecast.json is the issue's M figure; other sizes keep their own file
+    name = "forecast.json" if args.size == "M" else f"forecast_{args.size}.json"
+    io.write_json(compact, REPO / "bench" / "results" / name)
     command = "python bench/forecast.py " + " ".join(sys.argv[1:])
     text = section(results, command)
     write_section(text)
