@@ -2,8 +2,8 @@
 
 Runs ``fusionloop backtest`` logic on a market of ``--size`` (generated under
 ``--home`` when missing), writes ``bench/results/forecast.json`` (M; other
-sizes ``forecast_<size>.json``) and the table in ``BENCHMARKS.md``. The peers need ``make bench-install``; without them
-their rows say "not installed".
+sizes ``forecast_<size>.json``) and the table in ``BENCHMARKS.md``. The peers
+need ``make bench-install``; without them their rows say "not installed".
 """
 
 from __future__ import annotations
