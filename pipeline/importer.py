@@ -195,8 +195,11 @@ def _manifest(mapping, orders, tables, notes, files) -> dict:
         "rows_landed": {name: int(len(t)) for name, t in tables.items()},
         "mapped_sources": sorted(mapping.sources),
         "notes": notes,
-        "plan_assumptions": [n for n in notes if n.startswith("plan: ")],
+        "plan_assumptions": [
+            n[len("plan: ") :] for n in notes if n.startswith("plan: ")
+        ],
         "customers_from_crm": "crm_customers" in mapping.sources,
+        "consent_assumed": bool(mapping.defaults.get("marketing_consent", False)),
     }
 
 
@@ -239,3 +242,21 @@ def format_manifest(manifest: dict, landing: Path) -> str:
         "folder holding this landing)",
     ]
     return "\n".join(lines)
+
+
+def read_manifest(landing: Path) -> dict | None:
+    """The manifest of the import that wrote ``landing``; ``None`` for a landing
+    an ERP/CRM (or the demo market) filled, which assumes nothing."""
+    path = Path(landing) / MANIFEST
+    return io.read_json(path) if path.exists() else None
+
+
+def plan_flag(manifest: dict | None) -> str:
+    """The note every plan line carries when the plan rests on import defaults."""
+    if not manifest or not manifest["plan_assumptions"]:
+        return ""
+    columns = [a.split(":", 1)[0] for a in manifest["plan_assumptions"]]
+    return (
+        f"assumed by import, not exported: {', '.join(columns)} "
+        "(see import.json and docs/mapping.md)"
+    )
