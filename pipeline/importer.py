@@ -238,8 +238,9 @@ def format_manifest(manifest: dict, landing: Path) -> str:
         f"rows landed: {rows}",
         "derived or defaulted:",
         *[f"  - {note}" for note in manifest["notes"]],
-        f"next: fusionloop run --ds {manifest['last_day']}  (FUSION_HOME = the "
-        "folder holding this landing)",
+        f"next: FUSION_HOME={landing.parent} fusionloop run --ds "
+        f"{manifest['last_day']}  (and fusionloop backtest --landing {landing} "
+        "--horizon N)",
     ]
     return "\n".join(lines)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import filecmp
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -135,3 +136,18 @@ def test_backtest_needs_enough_history(sample, tmp_path):
     settings, _, _ = _import(sample, "kassen", tmp_path)
     with pytest.raises(ValueError, match="too little history"):
         backtest_landing(settings, settings.landing, horizon=200)
+
+
+def test_the_readme_example_imports(tmp_path):
+    """``examples/kassen`` as shipped: the mapping's defaults reach the landing."""
+    example = Path(__file__).resolve().parents[2] / "examples" / "kassen"
+    settings = Settings.load(fusion_home=tmp_path / "home")
+    manifest = import_exports(
+        load_mapping(example / "mapping.toml"),
+        example / "exports",
+        settings.landing,
+        settings.expectations_dir,
+    )
+    assert manifest["last_day"] == "2026-01-31"
+    products = pd.read_csv(settings.landing / "2026-01-31" / "erp_products.csv")
+    assert products.lead_time_days.eq(5).all()  # [defaults] lead_time_days = 5
