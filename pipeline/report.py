@@ -74,9 +74,9 @@ def import_facts(settings: Settings) -> dict | None:
     customers = (
         "from the CRM export"
         if manifest["customers_from_crm"]
-        else "no CRM export: one customer per customer id on the order lines, "
-        f"segments from their orders alone; marketing consent {consent} "
-        "(promotions target consenting customers only)"
+        else "no CRM export: one customer per customer id on the order lines, no "
+        "segmentation: markdowns target every consenting customer (segment "
+        f"'all'); marketing consent {consent}"
     )
     return {
         "mapping": manifest["mapping"],

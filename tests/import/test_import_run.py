@@ -54,6 +54,7 @@ def test_plan_lines_and_report_flag_the_defaults(imported_run):
     summary = format_summary(report)
     assert "plan assumes (not exported):" in summary
     assert "customers: no CRM export" in summary
+    assert "target every consenting customer" in summary
 
 
 def test_plan_is_skipped_when_the_mapping_says_so(imported_run):
@@ -68,3 +69,17 @@ def test_plan_is_skipped_when_the_mapping_says_so(imported_run):
     assert result["order_lines"] == 0
     plan = pd.read_csv(settings.out_dir(DS) / "replenishment_plan.csv")
     assert plan.empty and "reason" in plan.columns
+
+
+def test_without_crm_markdowns_target_all_consenting_customers():
+    from models.promotions import best_segments
+    from pipeline.promoting import all_customers_response
+
+    customers = pd.DataFrame(
+        {"customer_id": ["a", "b"], "marketing_consent": [True, False]}
+    )
+    targets = best_segments(all_customers_response(customers), "toys", k=1)
+    assert targets.segment.tolist() == ["all"]
+    assert targets.consenting_customers.tolist() == [1]
+    nobody = customers.assign(marketing_consent=False)
+    assert best_segments(all_customers_response(nobody), "toys", k=1).empty
