@@ -11,6 +11,7 @@ FusionLoop, seasonal naive and the moving average on the same series-periods:
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import tempfile
 import time
@@ -49,7 +50,12 @@ def run_sample(name: str, root: Path) -> dict:
     return results | {
         "import_s": round(import_s, 2),
         "backtest_s": round(time.perf_counter() - start - import_s, 2),
+        "load_average": " ".join(f"{x:.2f}" for x in os.getloadavg()),
     }
+
+
+def results_load(results: dict) -> str:
+    return next(iter(results.values()))["load_average"]
 
 
 def section(results: dict) -> str:
@@ -57,7 +63,8 @@ def section(results: dict) -> str:
         "### Imported foreign-format samples: FusionLoop vs baselines (WAPE)",
         "",
         "`python bench/imports.py`; each sample's last periods held back, all "
-        "models scored on the same series-periods.",
+        "models scored on the same series-periods. Load average "
+        f"{results_load(results)} (2 cores, shared) when the times were taken.",
         "",
         "| sample | what | grain | held back | series | FusionLoop | seasonal "
         "naive | moving average | import + backtest s |",
