@@ -60,7 +60,7 @@ def results_load(results: dict) -> str:
 
 def section(results: dict) -> str:
     lines = [
-        "### Imported foreign-format samples: FusionLoop vs baselines (WAPE)",
+        "### Imported exports, not the demo market: FusionLoop vs baselines (WAPE)",
         "",
         "`python bench/imports.py`; each sample's last periods held back, all "
         "models scored on the same series-periods. Load average "
@@ -91,7 +91,7 @@ def main() -> None:
         results = {name: run_sample(name, root) for name in SAMPLES}
     io.write_json(results, RESULTS)
     text = section(results)
-    write_section(text, key="Imported foreign-format samples")
+    write_section(text)
     print(text)
 
 
