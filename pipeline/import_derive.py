@@ -36,7 +36,9 @@ def derive_missing(
     defaults = DEFAULTS | mapping.defaults
     given = {name: _iso_dates(frame) for name, frame in given.items()}
     return {
-        "erp_products": products(orders, given.get("erp_products"), defaults, notes),
+        "erp_products": products(
+            orders, given.get("erp_products"), defaults, notes, mapping.measure
+        ),
         "erp_locations": locations(orders, given.get("erp_locations"), defaults, notes),
         "crm_customers": customers(orders, given.get("crm_customers"), defaults, notes),
         "erp_inventory": inventory(orders, given.get("erp_inventory"), notes),
@@ -61,8 +63,15 @@ def _fill(frame: pd.DataFrame, column: str, value, source: str, notes, plan=Fals
     notes.append(f"plan: {text}" if plan else text)
 
 
-def products(orders, given, defaults: dict, notes: list[str]) -> pd.DataFrame:
-    """Products: the user's, or one per SKU sold (price = median unit price)."""
+def products(
+    orders, given, defaults: dict, notes: list[str], measure: str = "units"
+) -> pd.DataFrame:
+    """Products: the user's, or one per SKU sold (price = median unit price).
+
+    With ``measure = "revenue"`` a unit is one currency unit of revenue, so
+    every product's list price is 1 and its cost ``cost_share``: the plan's
+    order costs are then in currency like everywhere else.
+    """
     price = pd.to_numeric(orders.unit_price, errors="coerce")
     sold = orders.assign(price=price).groupby("sku", sort=True)
     median = sold.price.median().round(2)
@@ -73,6 +82,10 @@ def products(orders, given, defaults: dict, notes: list[str]) -> pd.DataFrame:
         notes.append("erp_products: not exported, one product per SKU sold")
     else:
         frame = given.drop(columns=["_file", "_line"])
+    if measure == "revenue":
+        frame["list_price"] = 1.0
+        frame = frame.drop(columns="unit_cost", errors="ignore")
+        notes.append("erp_products.list_price: 1 per unit of revenue (measure)")
     if "list_price" not in frame:
         frame["list_price"] = frame.sku.map(median)
         notes.append("erp_products.list_price: median unit price of the order lines")

@@ -34,6 +34,7 @@ from pipeline.mapping import WEEKDAYS, Mapping, MappingError, SourceMapping
 from pipeline.sources import load_source
 
 MANIFEST = "import.json"
+QUARANTINE = "import_quarantine.csv"  # rows the import could not place on a day
 MAX_LINE_UNITS = 1000  # the orders suite's upper bound on qty
 ORDER_DEFAULTS = {
     "customer_id": "anonymous",
@@ -54,18 +55,54 @@ def import_exports(
     rows read and landed per source, and what was derived or defaulted.
     """
     notes: list[str] = []
-    orders, files = _read(mapping, "orders", input_dir, expectations_dir)
-    orders = build_orders(orders, mapping, notes)
-    given = {
-        name: _read(mapping, name, input_dir, expectations_dir)[0]
+    read = {
+        name: _read(mapping, name, input_dir, expectations_dir)
         for name in mapping.sources
-        if name != "orders"
     }
-    tables = derive_missing(orders, given, mapping, notes)
+    files = [f for _, found in read.values() for f in found]
+    frames = {name: frame for name, (frame, _) in read.items()}
+    frames, quarantine = split_undated(frames)
+    orders = build_orders(frames.pop("orders"), mapping, notes)
+    tables = derive_missing(orders, frames, mapping, notes)
     tables["orders"] = orders[_contract("orders", expectations_dir)]
     manifest = _manifest(mapping, orders, tables, notes, files)
-    io.replace_dir(lambda tmp: _write_landing(tmp, tables, manifest), landing)
+    manifest["rows_read"] = {name: len(frame) for name, (frame, _) in read.items()}
+    manifest["rows_quarantined"] = quarantine.source.value_counts().to_dict()
+
+    def write(tmp: Path) -> None:
+        _write_landing(tmp, tables, manifest)
+        quarantine.to_csv(tmp / QUARANTINE, index=False)
+
+    io.replace_dir(write, landing)
     return manifest
+
+
+# A history row lands on the day of this column; without one it has no day.
+DAY_COLUMNS = {"orders": "order_ts", "erp_inventory": "snapshot_date"}
+
+
+def split_undated(frames: dict) -> tuple[dict, pd.DataFrame]:
+    """History rows without their day, set apart with the reason.
+
+    Returns the frames without those rows and the quarantine (``source``,
+    ``file``, ``line``, ``rule``): rows read = rows kept + rows quarantined.
+    """
+    kept, bad = {}, []
+    for name, frame in frames.items():
+        column = DAY_COLUMNS.get(name)
+        missing = frame[column].isna() if column in frame else frame.index < 0
+        kept[name] = frame[~missing].reset_index(drop=True)
+        bad.append(
+            pd.DataFrame(
+                {
+                    "source": name,
+                    "file": frame.loc[missing, "_file"],
+                    "line": frame.loc[missing, "_line"],
+                    "rule": f"{column} missing (rule: a row needs its day)",
+                }
+            )
+        )
+    return kept, pd.concat(bad, ignore_index=True)
 
 
 def _contract(source: str, expectations_dir: Path) -> list[str]:
@@ -238,6 +275,11 @@ def format_manifest(manifest: dict, landing: Path) -> str:
         f"rows landed: {rows}",
         "derived or defaulted:",
         *[f"  - {note}" for note in manifest["notes"]],
+        *[
+            f"quarantined: {n:,} {source} row(s) without their day, listed with "
+            f"file and line in {landing / QUARANTINE}"
+            for source, n in manifest["rows_quarantined"].items()
+        ],
         f"next: FUSION_HOME={landing.parent} fusionloop run --ds "
         f"{manifest['last_day']}  (and fusionloop backtest --landing {landing} "
         "--horizon N)",

@@ -42,6 +42,7 @@ def test_orders_only_semicolon_decimal_comma(sample, tmp_path):
     )
     assert len(list(settings.landing.glob("*/orders.csv"))) == 120
     products = pd.read_csv(settings.landing / "2026-01-31" / "erp_products.csv")
+    assert manifest["rows_quarantined"] == {}
     assert products.set_index("sku").list_price.to_dict() == {
         "A-001": 6.75,
         "A-002": 9.0,
@@ -71,6 +72,7 @@ def test_us_dates_revenue_only_with_product_list(sample, tmp_path):
     assert (discounts[~january.to_numpy()] == 0.0).all()
     products = pd.read_csv(settings.landing / "2026-01-31" / "erp_products.csv")
     assert set(products.category) == {"grocery"}  # from items.jsonl
+    assert set(products.list_price) == {1.0} and set(products.unit_cost) == {0.6}
     assert products.lead_time_days.eq(7).all()  # documented default
     results = backtest_landing(settings, settings.landing, horizon=14)
     assert set(results["wape"]) == MODELS and results["series"] == 6
@@ -151,3 +153,21 @@ def test_the_readme_example_imports(tmp_path):
     assert manifest["last_day"] == "2026-01-31"
     products = pd.read_csv(settings.landing / "2026-01-31" / "erp_products.csv")
     assert products.lead_time_days.eq(5).all()  # [defaults] lead_time_days = 5
+
+
+def test_rows_without_a_day_are_quarantined_with_file_and_line(sample, tmp_path):
+    mapping_path, folder = sample("kassen")
+    path = folder / "kassenbons_2.csv"
+    lines = path.read_text().splitlines()
+    lines[4] = lines[4].replace(lines[4].split(";")[2], "", 1)  # blank date, line 5
+    path.write_text("\n".join(lines) + "\n")
+    settings = Settings.load(fusion_home=tmp_path / "home")
+    manifest = import_exports(
+        load_mapping(mapping_path), folder, settings.landing, settings.expectations_dir
+    )
+    quarantine = pd.read_csv(settings.landing / "import_quarantine.csv")
+    assert quarantine[["source", "line"]].values.tolist() == [["orders", 5]]
+    assert quarantine.file.iat[0] == str(path)
+    assert quarantine.rule.iat[0].startswith("order_ts missing")
+    landed = len(_landed(settings, "orders.csv"))
+    assert manifest["rows_read"]["orders"] == landed + 1
