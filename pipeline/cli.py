@@ -103,7 +103,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _last_day(settings: Settings) -> str:
+    from pipeline.importer import read_manifest
+
     path = settings.sim_dir / "market.json"
+    imported = read_manifest(settings.landing)
+    if not path.exists() and imported:  # a landing `fusionloop import` wrote
+        return imported["last_day"]
     if not path.exists():
         sys.exit(f"no market under {settings.fusion_home}: run `fusionloop demo` first")
     return io.read_json(path)["last_day"]

@@ -62,6 +62,11 @@ def import_exports(
     files = [f for _, found in read.values() for f in found]
     frames = {name: frame for name, (frame, _) in read.items()}
     frames, quarantine = split_undated(frames)
+    if frames["orders"].empty:
+        raise MappingError(
+            f"{', '.join(str(f) for f in read['orders'][1])}: no order rows with "
+            f"their day ({len(quarantine)} without one); nothing to import"
+        )
     orders = build_orders(frames.pop("orders"), mapping, notes)
     tables = derive_missing(orders, frames, mapping, notes)
     tables["orders"] = orders[_contract("orders", expectations_dir)]

@@ -101,3 +101,17 @@ def test_lines_above_the_contract_limit_are_split(tmp_path):
     assert orders.qty.tolist() == ["1000", "1000", "500", "7"]
     assert orders.line_no.tolist() == [1, 2, 3, 1]
     assert orders.order_id.nunique() == 2
+
+
+def test_an_export_without_rows_says_so(sample, tmp_path):
+    mapping_path, folder = sample("kassen")
+    for path in folder.glob("*.csv"):
+        path.write_text(path.read_text().splitlines()[0] + "\n")
+    settings = Settings.load(fusion_home=tmp_path / "home")
+    with pytest.raises(MappingError, match="no order rows with their day"):
+        import_exports(
+            load_mapping(mapping_path),
+            folder,
+            settings.landing,
+            settings.expectations_dir,
+        )
