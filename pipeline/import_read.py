@@ -39,7 +39,8 @@ def read_source(spec: SourceMapping, input_dir: Path, types: dict[str, str]):
     frames = []
     for file in files:
         raw = _read_file(file, spec)
-        check_columns(spec, list(types), list(raw.columns), file)
+        found = [c for c in raw.columns if c not in LINEAGE]
+        check_columns(spec, list(types), found, file)
         frames.append(_mapped(raw, spec, file, types))
     return pd.concat(frames, ignore_index=True), files
 
