@@ -46,7 +46,11 @@ def read_source(spec: SourceMapping, input_dir: Path, types: dict[str, str]):
 
 
 def _read_file(path: Path, spec: SourceMapping) -> pd.DataFrame:
-    """The whole file as text columns, with the file and line of every row."""
+    """The whole file as text columns, with the file and line of every row.
+
+    A CSV row's line assumes one line per record (header on line 1); a JSON
+    lines or Parquet row's "line" is its row number.
+    """
     try:
         if spec.format == "csv":
             frame = pd.read_csv(
@@ -63,7 +67,7 @@ def _read_file(path: Path, spec: SourceMapping) -> pd.DataFrame:
             lines = range(1, len(frame) + 1)
         else:
             frame = pd.read_parquet(path)
-            lines = range(1, len(frame) + 1)  # row number, there are no lines
+            lines = range(1, len(frame) + 1)
     except (ValueError, UnicodeDecodeError, OSError) as err:
         raise MappingError(
             f"{path}: cannot read as {spec.format} (delimiter {spec.delimiter!r}, "

@@ -27,7 +27,7 @@ from models import demand
 from pipeline import backtest_data, io
 from pipeline.importer import MANIFEST
 from pipeline.settings import Settings
-from pipeline.warehouse import register_holidays
+from pipeline.warehouse import bind_params, register_holidays
 
 PERIOD_DAYS = {"day": 1, "week": 7}
 SEASON_DAYS = {"day": 7, "week": 364}  # seasonal naive: 7 days, 52 weeks
@@ -76,13 +76,17 @@ def open_landing(settings: Settings, landing: Path, facts: dict):
     }
     con = duckdb.connect()
     con.execute(f"set threads = {int(settings.duckdb_threads)}")
+    con.execute("set memory_limit = $m", {"m": settings.duckdb_memory_limit})
     for name, table in [
         ("bt_products", "stg_products"),
         ("bt_locations", "stg_locations"),
         ("bt_promotions", "stg_promotions"),
         ("bt_demand_daily", "mart_demand_daily"),
     ]:
-        backtest_data._run(con, settings, name, params, table)
+        sql = (settings.sql_dir / "backtest" / f"{name}.sql").read_text()
+        con.execute(
+            f"create or replace table {table} as {sql}", bind_params(sql, params)
+        )
     register_holidays(con, settings.market_country, pd.Timestamp(last).year)
     return con
 
