@@ -171,3 +171,22 @@ def test_rows_without_a_day_are_quarantined_with_file_and_line(sample, tmp_path)
     assert quarantine.rule.iat[0].startswith("order_ts missing")
     landed = len(_landed(settings, "orders.csv"))
     assert manifest["rows_read"]["orders"] == landed + 1
+
+
+def test_without_a_sku_the_product_group_is_the_series(sample, tmp_path):
+    mapping_path, folder = sample("weekly")
+    text = mapping_path.read_text().replace('sku = "Dept"', 'category = "Dept"')
+    mapping_path.write_text(text)
+    settings = Settings.load(fusion_home=tmp_path / "home")
+    manifest = import_exports(
+        load_mapping(mapping_path), folder, settings.landing, settings.expectations_dir
+    )
+    assert (
+        "orders.sku: not mapped, series are per product group (category)"
+        in (manifest["notes"])
+    )
+    products = pd.read_csv(settings.landing / manifest["last_day"] / "erp_products.csv")
+    assert products[["sku", "category"]].values.tolist() == [
+        ["dairy", "dairy"],
+        ["produce", "produce"],
+    ]
