@@ -115,3 +115,17 @@ def test_an_export_without_rows_says_so(sample, tmp_path):
             settings.landing,
             settings.expectations_dir,
         )
+
+
+def test_the_reference_page_example_is_a_valid_mapping(tmp_path):
+    import re
+    from pathlib import Path
+
+    page = Path(__file__).resolve().parents[2] / "docs" / "mapping.md"
+    block = re.search(r"```toml\n(.*?)```", page.read_text(), re.S).group(1)
+    path = tmp_path / "reference.toml"
+    path.write_text(block)
+    mapping = load_mapping(path)
+    assert (mapping.grain, mapping.week_start) == ("week", "saturday")
+    assert mapping.sources["orders"].decimal == ","
+    assert mapping.sources["orders"].columns["order_ts"].format == "%d.%m.%Y"
