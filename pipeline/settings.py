@@ -55,7 +55,7 @@ class Settings:
     duckdb_memory_limit: str = "4GB"
     solver_time_limit_s: float = 120.0
     # Replenishment optimiser and closed-loop simulation (issue 6).
-    solver_mip_gap: float = 0.01  # relative MIP gap at which the plan is optimal
+    solver_mip_gap: float = 0.02  # relative MIP gap at which the plan is optimal
     order_cost_eur: float = 25.0  # fixed cost of one purchase order line
     budget_period_days: int = 0  # budget_eur per period: 0 = horizon, 1 day, 7 week
     sim_history_days: int = 120  # market history before a simulation starts
