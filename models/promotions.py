@@ -63,6 +63,9 @@ class PromoConfig:
     budget_eur: float = 5_000.0  # discount money all new markdowns may give away
     target_segments: int = 1  # how many top-responding segments a markdown targets
     prior_elasticity: float = 1.5  # for categories without a fitted elasticity
+    # EUR of discount an overstock markdown may give per EUR of holding cost it
+    # saves: 1 = it must pay for itself; inf = no such test.
+    discount_per_holding_eur: float = 1.0
 
 
 def sku_position(position, forecast, plan, ageing=None) -> pd.DataFrame:
@@ -278,14 +281,15 @@ def _pays(s, cover: float, discount_eur: float, cfg) -> bool:
     Stock that does not perish sells at full price later anyway, so what a
     markdown buys is the holding cost of the excess units: they would wait on
     average half the excess cover. Ageing stock, and positions without a
-    holding cost, are marked down as before.
+    holding cost, are marked down as before; ``cfg.discount_per_holding_eur``
+    sets the exchange rate.
     """
     hold = s.holding_cost_eur_per_unit_day
     if cover <= cfg.overstock_days or pd.isna(hold):
         return True
     excess_days = cover - cfg.overstock_days
     saved = s.p90_daily_units * excess_days * hold * excess_days / 2
-    return saved >= discount_eur
+    return discount_eur <= cfg.discount_per_holding_eur * saved
 
 
 def _overstock_reason(s, cover: float, cfg) -> str:

@@ -87,7 +87,8 @@ def test_a_short_simulated_run_repeats_exactly_and_shares_demand(tmp_path):
     assert perfect["total_cost_eur"] == pytest.approx(
         perfect["holding_cost_eur"]
         + perfect["lost_sales_cost_eur"]
-        + perfect["ordering_cost_eur"]
+        + perfect["ordering_cost_eur"],
+        abs=0.02,  # each total is rounded to the cent on its own
     )
 
 
