@@ -63,6 +63,9 @@ class PromoConfig:
     budget_eur: float = 5_000.0  # discount money all new markdowns may give away
     target_segments: int = 1  # how many top-responding segments a markdown targets
     prior_elasticity: float = 1.5  # for categories without a fitted elasticity
+    # EUR of discount an overstock markdown may give per EUR of holding cost it
+    # saves: 1 = it must pay for itself; inf = no such test.
+    discount_per_holding_eur: float = 1.0
 
 
 def sku_position(position, forecast, plan, ageing=None) -> pd.DataFrame:
@@ -78,6 +81,8 @@ def sku_position(position, forecast, plan, ageing=None) -> pd.DataFrame:
     in_lead = fc[fc.horizon_day <= fc.lead_time_days]
     if "category" not in position:
         position = position.assign(category="all")
+    if "holding_cost_eur_per_unit_day" not in position:
+        position = position.assign(holding_cost_eur_per_unit_day=np.nan)
     out = (
         position.groupby("sku")
         .agg(
@@ -86,6 +91,7 @@ def sku_position(position, forecast, plan, ageing=None) -> pd.DataFrame:
             on_order_units=("on_order_units", "sum"),
             unit_cost_eur=("unit_cost_eur", "first"),
             list_price_eur=("list_price_eur", "first"),
+            holding_cost_eur_per_unit_day=("holding_cost_eur_per_unit_day", "mean"),
         )
         .assign(
             planned_units=planned,
@@ -96,7 +102,9 @@ def sku_position(position, forecast, plan, ageing=None) -> pd.DataFrame:
     )
     unsold = ageing if ageing is not None else pd.Series(dtype=float)
     out["days_since_sale"] = unsold.reindex(out.index)
-    num = out.columns.drop(["category", "days_since_sale"])
+    num = out.columns.drop(
+        ["category", "days_since_sale", "holding_cost_eur_per_unit_day"]
+    )
     out[num] = out[num].fillna(0.0)
     return out
 
@@ -250,7 +258,7 @@ def _markdowns(sku, live, response, elastic, ds, cfg) -> list[list]:
         base = s.p50_daily_units * cfg.markdown_days
         units = base * _lift(depth, e)
         cost = units * s.list_price_eur * depth
-        if spent + cost > cfg.budget_eur:
+        if spent + cost > cfg.budget_eur or not _pays(s, cover[name], cost, cfg):
             continue
         spent += cost
         reason = f"{_overstock_reason(s, cover[name], cfg)}; {depth:.0%} off at "
@@ -265,6 +273,23 @@ def _markdowns(sku, live, response, elastic, ds, cfg) -> list[list]:
                 + [f"{reason}; segment {t.segment} lift {t.response_lift:.2f}"]
             )
     return rows
+
+
+def _pays(s, cover: float, discount_eur: float, cfg) -> bool:
+    """Whether an overstock markdown saves more holding cost than it gives away.
+
+    Stock that does not perish sells at full price later anyway, so what a
+    markdown buys is the holding cost of the excess units: they would wait on
+    average half the excess cover. Ageing stock, and positions without a
+    holding cost, are marked down as before; ``cfg.discount_per_holding_eur``
+    sets the exchange rate.
+    """
+    hold = s.holding_cost_eur_per_unit_day
+    if cover <= cfg.overstock_days or pd.isna(hold):
+        return True
+    excess_days = cover - cfg.overstock_days
+    saved = s.p90_daily_units * excess_days * hold * excess_days / 2
+    return discount_eur <= cfg.discount_per_holding_eur * saved
 
 
 def _overstock_reason(s, cover: float, cfg) -> str:

@@ -29,6 +29,7 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 import pulp
+from scipy.special import ndtri
 
 from models.replenishment_lines import binding_notes, order_lines
 
@@ -41,13 +42,15 @@ class PlanConfig:
     """Settings of one plan. Money in EUR, time in days."""
 
     horizon_days: int = 14
-    service_level: float = 0.9
+    service_level: float = 0.9  # floor of each row's service target
+    max_service_level: float = 0.99  # cap: the normal tail past it is guesswork
+    review_days: int = 7  # a unit of safety stock is held about this long per cycle
     budget_eur: float = 60_000.0  # per budget period
     budget_period_days: int = 0  # 0: one budget over the horizon; 1 daily; 7 weekly
     order_cost_eur: float = 25.0  # fixed cost of placing one order line
     lost_sale_goodwill_pct: float = 0.5  # penalty beyond lost margin, of list price
     time_limit_s: float = 120.0
-    mip_gap: float = 0.01
+    mip_gap: float = 0.02
     threads: int = 1
     integer: bool = True  # False: the LP relaxation (fractional packs, no binaries)
     highs_options: tuple = ()  # extra HiGHS (name, value) options, e.g. solver=ipm
@@ -59,9 +62,9 @@ def protected_demand(p50, p90, service_level: float) -> np.ndarray:
     return np.clip(np.asarray(p50) + k * (np.asarray(p90) - np.asarray(p50)), 0, None)
 
 
-def protected_daily_demand(p50: np.ndarray, p90: np.ndarray, service_level: float):
+def protected_daily_demand(p50: np.ndarray, p90: np.ndarray, service_level):
     """Daily protected units whose running sum is the service-level quantile of
-    cumulative demand, shape (n, H).
+    cumulative demand, shape (n, H). ``service_level``: one level, or one per row.
 
     Adding up daily P90s would protect far more than a P90 of the horizon's
     demand (quantiles do not add; for a slow mover 14 daily P90s are about
@@ -70,9 +73,24 @@ def protected_daily_demand(p50: np.ndarray, p90: np.ndarray, service_level: floa
     through day t is sum P50 + z(service level) x sqrt(sum of variances).
     """
     sigma = np.clip(p90 - p50, 0, None) / NormalDist().inv_cdf(0.9)
-    z = NormalDist().inv_cdf(service_level)
+    z = ndtri(np.asarray(service_level, dtype=float)).reshape(-1, 1)
     cum = np.cumsum(p50, axis=1) + z * np.sqrt(np.cumsum(sigma**2, axis=1))
     return np.clip(np.diff(cum, axis=1, prepend=0.0), 0, None)
+
+
+def service_levels(pos: pd.DataFrame, cfg: PlanConfig) -> np.ndarray:
+    """Each row's service target: the newsvendor critical ratio of its costs.
+
+    One more unit of safety stock costs its holding over a review cycle and
+    saves a lost sale (margin plus goodwill) when demand runs past it, so the
+    level the benchmark's costs justify is lost / (lost + holding x review
+    days), usually far above 0.9 for cheap-to-hold goods. Kept between
+    ``cfg.service_level`` and ``cfg.max_service_level``.
+    """
+    lost = lost_sale_eur(pos, cfg.lost_sale_goodwill_pct)
+    hold = pos.holding_cost_eur_per_unit_day.to_numpy() * cfg.review_days
+    ratio = lost / np.maximum(lost + hold, 1e-9)
+    return np.clip(ratio, cfg.service_level, cfg.max_service_level)
 
 
 @dataclass
@@ -145,7 +163,9 @@ def make_instance(position, forecast, ds: str, cfg: PlanConfig) -> Instance:
         return grid.reindex(columns=range(1, H + 1)).reindex(idx).fillna(0.0)
 
     demand = protected_daily_demand(
-        wide("p50_units").to_numpy(), wide("p90_units").to_numpy(), cfg.service_level
+        wide("p50_units").to_numpy(),
+        wide("p90_units").to_numpy(),
+        service_levels(pos, cfg),
     )
     due = (pd.to_datetime(pos.on_order_arrival_date) - pd.Timestamp(ds)).dt.days
     day = due.fillna(1).clip(1, H).astype(int).to_numpy()

@@ -187,6 +187,7 @@ def promo_config(settings: Settings) -> PromoConfig:
         budget_eur=settings.promo_budget_eur,
         target_segments=settings.target_segments,
         prior_elasticity=settings.prior_elasticity,
+        discount_per_holding_eur=settings.markdown_discount_per_holding_eur,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from scipy.stats import poisson
 
 from pipeline.market import config as c
 from pipeline.market.state import MarketState
@@ -39,11 +40,18 @@ def _promo_multiplier(state: MarketState, day: pd.Timestamp) -> np.ndarray:
 def draw_demand(lam: np.ndarray, rng) -> np.ndarray:
     """Units customers want per SKU x location: overdispersed Poisson around ``lam``.
 
-    The day's first draws from its generator, so a perfect-foresight policy can
-    replay them (same seed, day and ``lam`` give the same units).
+    Common random numbers: every cell takes a gamma factor and a uniform from
+    the day's generator whatever ``lam`` is, and its units are the Poisson
+    inverse CDF at that uniform. A promotion that raises one cell's ``lam``
+    raises its units monotonically and leaves every other draw as it was, so
+    policies that change promotions still face the same demand luck. These
+    are the day's first draws, so a perfect-foresight policy can replay them.
     """
     shape = c.DEMAND_GAMMA_SHAPE
-    return rng.poisson(lam * rng.gamma(shape, 1 / shape, lam.shape))
+    mean = lam * rng.gamma(shape, 1 / shape, lam.shape)
+    uniform = rng.random(lam.shape)
+    units = poisson.ppf(uniform, np.where(mean > 0, mean, 1.0))
+    return np.where(mean > 0, units, 0).astype(np.int64)
 
 
 def realise_sales(state: MarketState, lam: np.ndarray, rng) -> np.ndarray:

@@ -17,10 +17,12 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from models.replenishment import protected_demand
+from models.replenishment import make_instance
 from pipeline import io, market
+from pipeline.planning import forecast_path, plan_config
 from pipeline.settings import Settings
 from pipeline.sources import SOURCES, load_source
+from pipeline.warehouse import query
 
 DS = "2026-01-31"
 
@@ -103,11 +105,20 @@ def settings_capacity(settings):
     return dict(zip(locs.location_id, locs.capacity_units, strict=True))
 
 
+def _protected_demand(settings) -> dict:
+    """(sku, location_id) -> daily units the plan protects, at its own service
+    targets (the cost's critical ratio per row, read from the warehouse)."""
+    position = query(settings, "mart_inventory_position")
+    forecast = pd.read_parquet(forecast_path(settings, DS))
+    inst = make_instance(position, forecast, DS, plan_config(settings))
+    keys = zip(inst.pos.sku, inst.pos.location_id, strict=True)
+    return dict(zip(keys, inst.demand, strict=True))
+
+
 def _projected_stock(settings, plan) -> dict:
     """End-of-day stock per location from inventory, open POs, plan, forecast."""
     inv = pd.read_csv(settings.landing / DS / "erp_inventory.csv")
-    fc = pd.read_parquet(settings.lake / "forecast" / f"ds={DS}" / "part-0.parquet")
-    fc["demand"] = protected_demand(fc.p50_units, fc.p90_units, settings.service_level)
+    demand = _protected_demand(settings)
     out: dict = {}
     first_day = pd.Timestamp(DS) + pd.Timedelta(days=1)
     for row in inv.itertuples():
@@ -115,16 +126,14 @@ def _projected_stock(settings, plan) -> dict:
         po_day = None  # open POs already due arrive on the first planned day
         if isinstance(row.on_order_arrival, str):
             po_day = max(pd.Timestamp(row.on_order_arrival), first_day)
-        f = fc[(fc.sku == row.sku) & (fc.location_id == row.location_id)].set_index(
-            "horizon_day"
-        )
+        daily = demand.get((row.sku, row.location_id), np.zeros(settings.horizon_days))
         mine = plan[(plan.sku == row.sku) & (plan.location_id == row.location_id)]
         for h in range(1, settings.horizon_days + 1):
             day = pd.Timestamp(DS) + pd.Timedelta(days=h)
             arrive = mine[mine.arrival_date == day].order_qty_units.sum()
             if po_day == day:
                 arrive += row.on_order
-            stock = max(0.0, stock + arrive - f.demand.get(h, 0.0))
+            stock = max(0.0, stock + arrive - daily[h - 1])
             key = (row.location_id, f"{day:%Y-%m-%d}")
             out[key] = out.get(key, 0.0) + stock
     return out

@@ -241,3 +241,18 @@ def test_ageing_stock_on_the_shelf_is_marked_down_and_says_so():
     adj = propose(pos, fc, NO_PLAN, _promos([]), RESPONSE, DS, ageing=ageing)
     assert adj.action.tolist() == ["markdown"]
     assert adj.reason[0].startswith("ageing stock: 20 on hand unsold for 40")
+
+
+@pytest.mark.parametrize("hold, marked_down", [(0.001, False), (0.01, True)])
+def test_overstock_markdown_must_save_more_holding_cost_than_it_gives(
+    hold, marked_down
+):
+    # 500 on hand at 1.5/day P90: 303 days of cover past 30. The 40 % markdown
+    # gives 14 x 0.6 ** -1.5 = 30 units x 4 EUR = 120 EUR away; the excess
+    # 1.5 x 303 = 455 units wait 151 days on average: 68,857 unit-days.
+    pos = pd.DataFrame([_position("SLOW", on_hand=500)]).assign(
+        holding_cost_eur_per_unit_day=hold
+    )
+    fc = pd.DataFrame(_forecast("SLOW", 1.0))
+    adj = propose(pos, fc, NO_PLAN, _promos([]), RESPONSE, DS)
+    assert (adj.action.tolist() == ["markdown"]) is marked_down

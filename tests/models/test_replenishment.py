@@ -6,6 +6,7 @@ from models.replenishment import (
     PlanConfig,
     protected_daily_demand,
     protected_demand,
+    service_levels,
     solve_plan,
 )
 
@@ -92,6 +93,21 @@ def test_protected_demand_is_the_quantile_of_cumulative_demand():
     assert daily[0, 0] == pytest.approx(1 + z90)
     assert daily.sum() == pytest.approx(4 + 2 * z90)
     assert protected_daily_demand(p50, p90, 0.5).sum() == pytest.approx(4.0)
+
+
+def test_service_target_is_the_critical_ratio_of_the_costs():
+    # A lost sale costs 10 margin + 0.5 x 20 goodwill = 20 EUR; a unit held a
+    # 7-day cycle costs 7 x hold. 20 / (20 + 0.7) = 0.966; at 0.5 EUR a day
+    # the ratio 0.85 is raised to the 0.9 floor; at 0.001 it is capped at 0.99.
+    pos = pd.concat(
+        [_position(holding_cost_eur_per_unit_day=h) for h in (0.1, 0.5, 0.001)]
+    )
+    levels = service_levels(pos, PlanConfig(service_level=0.9))
+    assert levels == pytest.approx([20 / 20.7, 0.9, 0.99])
+    # Rows keep their own level: more protection where holding is cheaper.
+    p50, p90 = np.ones((3, 4)), np.full((3, 4), 2.0)
+    daily = protected_daily_demand(p50, p90, levels)
+    assert daily[2].sum() > daily[0].sum() > daily[1].sum()
 
 
 def test_no_plan_in_time_is_an_error_naming_both_solvers():

@@ -78,7 +78,8 @@ def xs_day(xs_ingested):
     P90 = 1.5 x P50 + 1, except that SKUs with a promotion live on the run
     date get a demand spike their stock cannot carry: the policy must shrink
     or pause those promotions. ``overstock_days`` is lowered so that the
-    quiet SKUs are overstocked and get markdowns.
+    quiet SKUs are overstocked and get markdowns, with the holding-cost test
+    off (held a few days, no markdown would pay).
     """
     import dataclasses
 
@@ -86,7 +87,11 @@ def xs_day(xs_ingested):
     from pipeline.planning import forecast_path
     from tests.conftest import XS_END
 
-    settings = dataclasses.replace(xs_ingested, overstock_days=XS_OVERSTOCK_DAYS)
+    settings = dataclasses.replace(
+        xs_ingested,
+        overstock_days=XS_OVERSTOCK_DAYS,
+        markdown_discount_per_holding_eur=float("inf"),  # markdowns for the test
+    )
     io.write_parquet(_xs_forecast(settings, XS_END), forecast_path(settings, XS_END))
     daily.plan_replenishment(settings, XS_END)
     daily.adjust_promotions(settings, XS_END)

@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 
 from pipeline import market
-from pipeline.market import extracts
+from pipeline.market import day, extracts
 from pipeline.market.state import MarketState
 from pipeline.settings import Settings
 
@@ -103,3 +103,18 @@ def test_dirty_rows_are_about_the_configured_rate():
     dirty = extracts.add_dirty_rows(orders, 0.01, rng)
     changed = (dirty.iloc[:2000] != orders.astype(object)).any(axis=1).sum()
     assert len(dirty) - 2000 + changed == 20
+
+
+def test_demand_draws_are_common_random_numbers():
+    # A promotion on one cell changes its expected units only: every other
+    # cell draws the very same units, and the promoted cell at least as many.
+    lam = np.full((40, 3), 2.0)
+    promoted = lam.copy()
+    promoted[7, 1] = 20.0
+    base = day.draw_demand(lam, np.random.default_rng([3, 738000]))
+    lifted = day.draw_demand(promoted, np.random.default_rng([3, 738000]))
+    others = np.ones(lam.shape, dtype=bool)
+    others[7, 1] = False
+    assert np.array_equal(base[others], lifted[others])
+    assert lifted[7, 1] > base[7, 1]
+    assert day.draw_demand(np.zeros((2, 2)), np.random.default_rng(1)).sum() == 0
