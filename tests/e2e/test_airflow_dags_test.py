@@ -181,9 +181,28 @@ def test_a_broken_required_file_fails_the_dag_at_validation(
     ) in failed
     assert "re-export the file and re-run the day" in failed
     assert "DagRun failed" in log
-    assert not (settings.out_dir(DS) / "run_report.json").exists()
+    _assert_failure_recorded_once(settings, log, orders)
     assert not settings.warehouse.exists()
     assert not (settings.lake / "clean" / "orders" / f"ds={DS}").exists()
+
+
+def _assert_failure_recorded_once(settings: Settings, log: str, orders: Path):
+    """Not retried (try 1), in the run report, and said last in the task's log."""
+    report = io.read_json(settings.out_dir(DS) / "run_report.json")
+    assert report["status"] == "failed"
+    [failure] = report["failures"]
+    assert failure["task"] == "ingest.validate_source"
+    assert failure["input"] == f"run date {DS}, orders"
+    assert failure["try_number"] == 1
+    assert failure["error"].startswith("BadFileError: orders is required")
+    assert "re-land the file" in failure["what_to_do"]
+    task_log = log.split("Task failed with exception", 1)[1].split(
+        "[DAG TEST] end task task_id=ingest.validate_source", 1
+    )[0]
+    last = [line for line in task_log.splitlines() if "[error" in line][-3:]
+    assert "FusionLoop task ingest.validate_source failed on run date" in last[0]
+    assert "What failed: BadFileError" in last[1] and str(orders) in last[1]
+    assert "What to do: bad input file: fix or re-land the file" in last[2]
 
 
 def test_no_raw_email_or_name_survives_the_run(runs, airflow_env):
