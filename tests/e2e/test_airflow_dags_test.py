@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from models.replenishment import protected_demand
-from pipeline import io, market
+from pipeline import fingerprint, io, market
 from pipeline.settings import Settings
 from pipeline.sources import SOURCES, load_source
 
@@ -51,6 +51,9 @@ def runs(airflow_env, tmp_path_factory):
         n: (settings.out_dir(DS) / n).read_bytes()
         for n in ("replenishment_plan.csv", "promotion_adjustments.csv")
     }
+    files["fingerprint"] = fingerprint.day(
+        settings, DS, first["forecast"]["model_version"]
+    )
     second = _dags_test(airflow_env, settings)
     return settings, first, second, files
 
@@ -158,10 +161,22 @@ def test_write_back_holds_exactly_the_adjustments_after_a_rerun(runs):
 
 def test_rerun_gives_byte_identical_outputs(runs):
     settings, first, second, files = runs
-    for name, content in files.items():
-        assert (settings.out_dir(DS) / name).read_bytes() == content, name
+    for name in ("replenishment_plan.csv", "promotion_adjustments.csv"):
+        assert (settings.out_dir(DS) / name).read_bytes() == files[name], name
     assert first["forecast"] == second["forecast"]
     assert np.isclose(first["plan"]["order_cost_eur"], second["plan"]["order_cost_eur"])
+
+
+def test_rerun_leaves_the_same_lake_warehouse_model_and_write_back(runs):
+    """Sorted row hashes of every lake file and warehouse table, the model's
+    bytes and marketing's rows are those the first run left."""
+    settings, first, second, files = runs
+    assert second["forecast"]["model_version"] == first["forecast"]["model_version"]
+    again = fingerprint.day(settings, DS, second["forecast"]["model_version"])
+    assert fingerprint.differences(files["fingerprint"], again) == []
+    assert any(k.startswith("warehouse/") for k in again)
+    assert any(k.startswith("lake/clean/orders/") for k in again)
+    assert f"registry/{DS}/meta.json" in again
 
 
 def test_a_broken_required_file_fails_the_dag_at_validation(
