@@ -2,14 +2,16 @@
 
     python bench/backfill.py --size S --days 7 [--screenshot docs/grid.png]
 
-Generates one demo market and copies it into two homes under ``var/bench/``.
-The baseline runs the last ``--days`` days one by one with ``airflow dags
-test`` (no scheduler). The backfill starts Airflow as ``make airflow`` does
-(``airflow standalone``: API server, scheduler, DAG processor) on a free port
-and runs ``airflow backfill create --max-active-runs 1`` over the same days,
-waiting for the scheduler through the REST API. Both homes must then hold the
-same outputs (``pipeline.fingerprint``: every day's CSVs and models, the lake,
-the last day's warehouse, the write-back). With ``--screenshot`` headless
+The closed loop first: a demo market ends the day before the window and is run
+once; then, day by day, the market steps to the next day reacting to the day
+before's plan and promotions (``market.step``), and ``airflow dags test`` runs
+that day (the baseline). The backfill home starts from the same state (a copy
+taken before the window) with the drops the loop produced, and runs the same
+days through Airflow as ``make airflow`` starts it (``airflow standalone``:
+API server, scheduler, DAG processor, on a free port) with ``airflow backfill
+create --max-active-runs 1``, waiting on the REST API. Both homes must then
+hold the same outputs (``pipeline.fingerprint``: every day's CSVs and models,
+the lake, the last day's warehouse, the write-back). ``--screenshot``: headless
 Chromium photographs the DAG's grid view once the backfill is done.
 
 Writes ``bench/results/backfill_<size>.json`` and a section of BENCHMARKS.md.
@@ -55,25 +57,38 @@ def _airflow(env: dict, *args: str) -> None:
     subprocess.run([AIRFLOW, *args], env=env, check=True, capture_output=True)
 
 
-def one_by_one(home: Path, days: list[str]) -> float:
-    """Seconds for ``airflow dags test`` of each day in turn."""
-    env = _env(home, home / "airflow")
+def prepare(env: dict) -> None:
     _airflow(env, "db", "migrate")
     _airflow(env, "pools", "set", *POOL)
+
+
+def dags_test(env: dict, home: Path, ds: str) -> float:
+    """Seconds for ``airflow dags test fusion_daily <ds>``; exits on failure."""
+    log = home / "logs" / f"dags_test_{ds}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    for ds in days:
-        log = home / "logs" / f"dags_test_{ds}.log"
-        log.parent.mkdir(parents=True, exist_ok=True)
-        with open(log, "w") as out:
-            code = subprocess.run(
-                [AIRFLOW, "dags", "test", "fusion_daily", ds],
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            ).returncode
-        if code:
-            sys.exit(f"airflow dags test {ds} failed; log: {log}")
+    with open(log, "w") as out:
+        code = subprocess.run(
+            [AIRFLOW, "dags", "test", "fusion_daily", ds],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        ).returncode
+    if code:
+        sys.exit(f"airflow dags test {ds} failed; log: {log}")
     return time.perf_counter() - start
+
+
+def one_by_one(settings: Settings, days: list[str]) -> float:
+    """The closed loop, day by day: the market steps to each day reacting to
+    the day before's plan and promotions, then ``airflow dags test`` runs it.
+    Returns the seconds of the DAG runs alone."""
+    env = _env(settings.fusion_home, settings.fusion_home / "airflow")
+    seconds = 0.0
+    for ds in days:
+        market.step(settings, ds)
+        seconds += dags_test(env, settings.fusion_home, ds)
+    return seconds
 
 
 def _free_port() -> int:
@@ -210,18 +225,27 @@ def main() -> int:
     args = parser.parse_args()
     root = REPO / "var" / "bench" / f"backfill-{args.size}"
     shutil.rmtree(root, ignore_errors=True)
-    first = Settings.load(fusion_home=root / "daily", pii_key="bench-backfill")
-    market.generate(first, size=args.size, days=args.history_days, seed=7, end=END)
-    shutil.copytree(first.fusion_home, root / "backfill")
-    second = first.replace(fusion_home=root / "backfill")
-    days = [
-        f"{d:%Y-%m-%d}"
-        for d in pd.date_range(end=END, periods=args.days, freq="D").date
-    ]
+    end = pd.Timestamp(END)
+    start = end - pd.Timedelta(days=args.days)
+    days = [f"{d:%Y-%m-%d}" for d in pd.date_range(start, end)][1:]
+    daily = Settings.load(fusion_home=root / "daily", pii_key="bench-backfill")
+    market.generate(daily, args.size, args.history_days, seed=7, end=f"{start:%F}")
+    env = _env(daily.fusion_home, daily.fusion_home / "airflow")
+    prepare(env)
+    dags_test(env, daily.fusion_home, f"{start:%F}")  # the day before the window
+    # The backfill starts from the same state, before the window's first day.
+    shutil.copytree(
+        daily.fusion_home,
+        root / "backfill",
+        ignore=shutil.ignore_patterns("airflow", "logs"),
+    )
     load = os.getloadavg()
-    daily_s = one_by_one(first.fusion_home, days)
-    backfill_s = backfill(second.fusion_home, days, args.screenshot)
-    differ = fingerprint.differences(outputs(first, days), outputs(second, days))
+    daily_s = one_by_one(daily, days)
+    backfilled = daily.replace(fusion_home=root / "backfill")
+    for ds in days:  # the drops the loop produced, as the source systems keep them
+        shutil.copytree(daily.landing / ds, backfilled.landing / ds)
+    backfill_s = backfill(backfilled.fusion_home, days, args.screenshot)
+    differ = fingerprint.differences(outputs(daily, days), outputs(backfilled, days))
     result = {
         "size": args.size,
         "days": days,
@@ -239,6 +263,7 @@ def main() -> int:
 
 def _section(r: dict) -> str:
     load = ", ".join(f"{x:.1f}" for x in r["load_average_1_5_15"])
+    # (the market steps between the one-by-one runs; only the DAG runs count)
     same = "identical" if not r["outputs_differ"] else f"DIFFER: {r['outputs_differ']}"
     return (
         f"### Backfill vs one by one, {len(r['days'])} days on the {r['size']} market"

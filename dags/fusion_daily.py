@@ -21,6 +21,12 @@ FusionLoop's daily closed loop between marketing and operations.
 **Params**: `run_date` (default: the run's logical date), `horizon_days`,
 `service_level`, `budget_eur` (empty = the configured default). Every task is
 idempotent for its run date: re-runs and backfills are safe.
+
+**Operating**: one run at a time (`max_active_runs=1`; backfill with
+`airflow backfill create --max-active-runs 1`, backfills have their own limit).
+Transient errors are retried twice with exponential backoff; a bad file or
+setting fails at once. A failed task's log ends with what failed, on which
+input and what to do, and `out/<ds>/run_report.json` records it.
 """
 
 from __future__ import annotations

@@ -25,8 +25,9 @@ from pipeline.sources import SOURCES, load_source
 DS = "2026-01-31"
 
 
-def _run_dag(env: dict, settings: Settings) -> subprocess.CompletedProcess:
+def _run_dag(env: dict, settings: Settings, **extra) -> subprocess.CompletedProcess:
     env = env | {"FUSION_HOME": str(settings.fusion_home), "FUSION_PII_KEY": "e2e"}
+    env |= extra
     return subprocess.run(
         [sys.executable, "-m", "pipeline.airflow_run", "--ds", DS],
         env=env,
@@ -177,6 +178,30 @@ def test_rerun_leaves_the_same_lake_warehouse_model_and_write_back(runs):
     assert any(k.startswith("warehouse/") for k in again)
     assert any(k.startswith("lake/clean/orders/") for k in again)
     assert f"registry/{DS}/meta.json" in again
+
+
+def test_a_worker_killed_mid_write_back_then_rerun_equals_a_clean_run(
+    runs, airflow_env, tmp_path
+):
+    """SIGKILL inside the write-back transaction (``FUSION_FAULT``), then the
+    DAG run again for the same date: no half batch, the same outputs."""
+    settings = Settings.load(fusion_home=tmp_path / "home")
+    shutil.copytree(runs[0].landing, settings.landing)
+    killed = _run_dag(airflow_env, settings, FUSION_FAULT=f"write_back:{DS}")
+    assert killed.returncode != 0
+    log = (settings.fusion_home / "logs" / f"airflow_dags_test_{DS}.log").read_text()
+    assert "DagRun Finished" not in log  # the worker died, nobody finished the run
+    with sqlite3.connect(settings.fusion_home / "marketing.db") as con:
+        tables = {t for (t,) in con.execute("select name from sqlite_master")}
+        counts = [
+            con.execute(f"select count(*) from {t}").fetchone()[0] if t in tables else 0
+            for t in ("promotion_adjustments", "fusion_writeback_ledger")
+        ]
+    assert counts == [0, 0]  # the transaction (and its create table) died with it
+    report = _dags_test(airflow_env, settings)
+    again = fingerprint.day(settings, DS, report["forecast"]["model_version"])
+    assert fingerprint.differences(runs[3]["fingerprint"], again) == []
+    assert fingerprint.temp_files(settings) == []
 
 
 def test_a_broken_required_file_fails_the_dag_at_validation(
