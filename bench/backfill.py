@@ -2,17 +2,18 @@
 
     python bench/backfill.py --size S --days 7 [--screenshot docs/grid.png]
 
-The closed loop first: a demo market ends the day before the window and is run
-once; then, day by day, the market steps to the next day reacting to the day
-before's plan and promotions (``market.step``), and ``airflow dags test`` runs
-that day (the baseline). The backfill home starts from the same state (a copy
-taken before the window) with the drops the loop produced, and runs the same
-days through Airflow as ``make airflow`` starts it (``airflow standalone``:
-API server, scheduler, DAG processor, on a free port) with ``airflow backfill
-create --max-active-runs 1``, waiting on the REST API. Both homes must then
-hold the same outputs (``pipeline.fingerprint``: every day's CSVs and models,
-the lake, the last day's warehouse, the write-back). ``--screenshot``: headless
-Chromium photographs the DAG's grid view once the backfill is done.
+The closed loop first: a demo market ends the day before the window and is
+run once; then, day by day, the market steps to the next day reacting to the
+day before's plan and promotions (``market.step``), and ``airflow dags test``
+runs that day (the baseline). The backfill home starts from the same market,
+also run for the day before the window, gets the drops the loop produced, and
+runs the same days through Airflow as ``make airflow`` starts it (``airflow
+standalone``: API server, scheduler, DAG processor, on a free port) with
+``airflow backfill create --max-active-runs 1``, waiting on the REST API. Both
+homes must then hold the same outputs (``pipeline.fingerprint``: every day's
+CSVs and models, the lake, the last day's warehouse, the write-back).
+``--screenshot``: headless Chromium photographs the DAG's grid view once the
+backfill is done.
 
 Writes ``bench/results/backfill_<size>.json`` and a section of BENCHMARKS.md.
 """
@@ -230,18 +231,14 @@ def main() -> int:
     days = [f"{d:%Y-%m-%d}" for d in pd.date_range(start, end)][1:]
     daily = Settings.load(fusion_home=root / "daily", pii_key="bench-backfill")
     market.generate(daily, args.size, args.history_days, seed=7, end=f"{start:%F}")
-    env = _env(daily.fusion_home, daily.fusion_home / "airflow")
-    prepare(env)
-    dags_test(env, daily.fusion_home, f"{start:%F}")  # the day before the window
-    # The backfill starts from the same state, before the window's first day.
-    shutil.copytree(
-        daily.fusion_home,
-        root / "backfill",
-        ignore=shutil.ignore_patterns("airflow", "logs"),
-    )
+    backfilled = daily.replace(fusion_home=root / "backfill")
+    shutil.copytree(daily.fusion_home, backfilled.fusion_home)
+    for home in (daily.fusion_home, backfilled.fusion_home):
+        env = _env(home, home / "airflow")
+        prepare(env)
+        dags_test(env, home, f"{start:%F}")  # the day before the window, in both
     load = os.getloadavg()
     daily_s = one_by_one(daily, days)
-    backfilled = daily.replace(fusion_home=root / "backfill")
     for ds in days:  # the drops the loop produced, as the source systems keep them
         shutil.copytree(daily.landing / ds, backfilled.landing / ds)
     backfill_s = backfill(backfilled.fusion_home, days, args.screenshot)

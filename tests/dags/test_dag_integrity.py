@@ -20,6 +20,11 @@ from pipeline.sources import BadFileError
 def on(t, err):
     return t.retry_policy.evaluate(err, 1, 3).action.value
 
+
+def names(callbacks):  # a list on plain tasks, the function on mapped ones
+    found = callbacks if isinstance(callbacks, list) else [callbacks]
+    return [f.__name__ for f in found]
+
 bag = DagBag(dag_folder=sys.argv[1])
 d = bag.get_dag("fusion_daily")
 print(json.dumps({
@@ -33,7 +38,7 @@ print(json.dumps({
                           "on_other_error": on(t, OSError("disk")),
                           "on_bad_setting": on(t, ValueError("x")),
                           "backoff": t.retry_exponential_backoff,
-                          "on_failure": [f.__name__ for f in t.on_failure_callback]}
+                          "on_failure": names(t.on_failure_callback)}
               for t in d.tasks},
 }))
 """

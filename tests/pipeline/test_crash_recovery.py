@@ -26,16 +26,32 @@ from pipeline.settings import Settings
 
 DS = "2026-01-31"
 KNOBS = {"train_window_days": 30, "pii_key": "crash-test"}
-# stage -> fault switch: the point where a kill does the most harm there.
+# stage -> (fault switch, the output readers must not see after the kill):
+# the point where a kill does the most harm in that stage.
 KILL_POINTS = {
-    "extract": "file_write:lake/raw/orders/ds=2026-01-31",
-    "validate": "file_write:lake/clean/orders/ds=2026-01-31",
-    "build_features": "warehouse_build:mart_demand_daily",
-    "train_demand_model": "file_write:registry/.2026-01-31",
-    "forecast_demand": "file_write:lake/forecast",
-    "plan_replenishment": "file_write:replenishment_plan.csv",
-    "adjust_promotions": "file_write:promotion_adjustments.csv",
-    "write_back": "write_back:2026-01-31",
+    "extract": (
+        f"file_write:lake/raw/orders/ds={DS}",
+        f"lake/raw/orders/ds={DS}/part-0.parquet",
+    ),
+    "validate": (
+        f"file_write:lake/clean/orders/ds={DS}",
+        f"lake/clean/orders/ds={DS}/part-0.parquet",
+    ),
+    "build_features": ("warehouse_build:mart_demand_daily", "warehouse.duckdb"),
+    "train_demand_model": (f"file_write:registry/.{DS}", f"registry/{DS}"),
+    "forecast_demand": (
+        "file_write:lake/forecast",
+        f"lake/forecast/ds={DS}/part-0.parquet",
+    ),
+    "plan_replenishment": (
+        "file_write:replenishment_plan.csv",
+        f"out/{DS}/replenishment_plan.csv",
+    ),
+    "adjust_promotions": (
+        "file_write:promotion_adjustments.csv",
+        f"out/{DS}/promotion_adjustments.csv",
+    ),
+    "write_back": (f"write_back:{DS}", f"out/{DS}/run_report.json"),
 }
 
 
@@ -108,8 +124,10 @@ def test_a_killed_stage_leaves_no_partial_output_and_a_rerun_heals_it(
     stage, pristine, clean, tmp_path
 ):
     settings = _copy(pristine, tmp_path / "home")
-    killed = _killed_run(settings, KILL_POINTS[stage])
+    fault, unseen = KILL_POINTS[stage]
+    killed = _killed_run(settings, fault)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-3000:]
+    assert not (settings.fusion_home / unseen).exists()
     assert any(fingerprint.temp_files(settings)) or stage == "write_back"
     _assert_readers_see_only_whole_files(settings)
     assert not (settings.out_dir(DS) / "run_report.json").exists()
