@@ -51,6 +51,7 @@ def build_report(settings: Settings, ds: str) -> dict:
         "write_back": stages["write_back"]["result"],
         "kpi": stages["kpi_report"]["result"],
         "failures": failures(settings, ds),
+        "import": import_facts(settings),
         "outputs": {
             "replenishment_plan": str(settings.out_dir(ds) / "replenishment_plan.csv"),
             "promotion_adjustments": str(
@@ -84,6 +85,47 @@ def record_failure(settings: Settings, ds: str, failure: dict) -> None:
     report = io.read_json(path) if path.exists() else {"ds": ds}
     report |= {"status": "failed", "failures": failures(settings, ds)}
     io.write_json(report, path)
+
+
+def import_facts(settings: Settings) -> dict | None:
+    """What ``fusionloop import`` derived or assumed for this landing (issue 10);
+    ``None`` when the landing came from the retailer's systems or the demo."""
+    from pipeline.importer import read_manifest
+
+    manifest = read_manifest(settings.landing)
+    if manifest is None:
+        return None
+    consent = "assumed for all" if manifest["consent_assumed"] else "assumed for none"
+    customers = (
+        "from the CRM export"
+        if manifest["customers_from_crm"]
+        else "no CRM export: one customer per customer id on the order lines, no "
+        "segmentation: markdowns target every consenting customer (segment "
+        f"'all'); marketing consent {consent}"
+    )
+    return {
+        "mapping": manifest["mapping"],
+        "grain": manifest["grain"],
+        "measure": manifest["measure"],
+        "plan_assumptions": manifest["plan_assumptions"],
+        "customers": customers,
+        "notes": manifest["notes"],
+    }
+
+
+def _import_lines(facts: dict | None) -> list[str]:
+    if not facts:
+        return []
+    lines = [
+        "",
+        f"imported with {facts['mapping']} ({facts['grain']} grain, measure "
+        f"{facts['measure']}); customers: {facts['customers']}",
+    ]
+    if facts["plan_assumptions"]:
+        lines.append(
+            "  plan assumes (not exported): " + "; ".join(facts["plan_assumptions"])
+        )
+    return lines
 
 
 def _without_password(url: str) -> str:
@@ -167,6 +209,7 @@ def format_summary(report: dict) -> str:
         f"write-back: {wb['rows']} rows, {wb['reason']}",
     ]
     lines += _marketing_lines(report)
+    lines += _import_lines(report.get("import"))
     lines += [
         "",
         "outputs:",
