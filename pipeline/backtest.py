@@ -18,6 +18,7 @@ import pandas as pd
 from models import demand
 from pipeline import backtest_data as data
 from pipeline import backtest_peers as peers
+from pipeline import backtest_recursive as recursive
 from pipeline import io
 from pipeline.market import config as market_config
 from pipeline.settings import Settings
@@ -51,6 +52,16 @@ def _fusionloop_runs(train, test, configs: dict) -> dict:
         pred, predict_s = _timed(lambda m=model: demand.predict(m, test))
         runs[name] = (pred, fit_s, predict_s)
     return runs
+
+
+def _recursive_run(con, settings, origin, horizon, config, test) -> tuple:
+    """The one-step model fed its own forecasts, scored on the direct's rows."""
+    model, fit_s = _timed(lambda: recursive.fit_one_step(con, settings, origin, config))
+    pred, predict_s = _timed(
+        lambda: recursive.forecast(con, settings, model, origin, horizon)
+    )
+    on_test = test[KEY].merge(pred, on=KEY, how="left").set_index(test.index)
+    return on_test[["p50_units", "p90_units"]], fit_s, predict_s
 
 
 def _baseline_runs(test) -> dict:
@@ -134,12 +145,14 @@ def run_backtest(
     objectives: tuple[str, ...] = ("quantile",),
     base: demand.DemandModelConfig | None = None,
     peer_names: tuple[str, ...] = peers.PEERS,
+    recursive_too: bool = False,
 ) -> dict:
     """Backtest every model on the market of ``size``; returns the results dict.
 
     The first of ``objectives`` is ``fusionloop``; the others run as
-    ``fusionloop_<objective>`` on the same rows, to choose by measurement.
-    Peers not in ``peer_names`` are skipped (and reported so).
+    ``fusionloop_<objective>`` on the same rows, to choose by measurement, and
+    ``recursive_too`` adds ``fusionloop_recursive`` (the base config, recursive
+    multi-step). Peers not in ``peer_names`` are skipped (and reported so).
     """
     meta = _check_market(settings, size)
     settings = settings.replace(horizon_days=horizon)
@@ -174,6 +187,10 @@ def run_backtest(
                 con, settings, test, origin, horizon, installed, base.num_threads
             )
         )
+        if recursive_too:
+            runs["fusionloop_recursive"] = _recursive_run(
+                con, settings, origin, horizon, base, test
+            )
         scored.append((test, runs))
         train_rows += len(train)
     con.close()
@@ -187,7 +204,11 @@ def run_backtest(
         "history_load_s": round(load_s, 2),
         "training_rows": train_rows,
         "config": asdict(base),
-        "models": _metrics(scored, list(configs), installed),
+        "models": _metrics(
+            scored,
+            list(configs) + ["fusionloop_recursive"] * recursive_too,
+            installed,
+        ),
     }
 
 

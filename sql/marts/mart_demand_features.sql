@@ -23,7 +23,9 @@ target_days as (select distinct sku, target_date from steps),
 
 products as (
     select *,
-        list_price_eur / avg(list_price_eur) over (partition by category)
+        -- a decimal sum is exact; a double one depends on the order threads add in
+        list_price_eur
+            / avg(cast(list_price_eur as decimal(18, 4))) over (partition by category)
             as price_vs_category
     from stg_products
 )
@@ -73,9 +75,11 @@ left join mart_demand_stats as wk
     and wk.sales_date = s.same_weekday_date
 left join calendar_holidays as hol on hol.holiday_date = s.target_date
 left join (
-    -- the planned promotion of each SKU on each target day (deepest wins)
+    -- the planned promotion of each SKU on each target day (deepest wins; of
+    -- equal discounts the first segment by name, whatever the row order)
     select d.sku, d.target_date, max(p.discount_pct) as discount_pct,
-        arg_max(p.target_segment, p.discount_pct) as target_segment
+        first(p.target_segment order by p.discount_pct desc, p.target_segment)
+            as target_segment
     from target_days as d
     join stg_promotions as p
         on p.sku = d.sku and d.target_date between p.start_date and p.end_date

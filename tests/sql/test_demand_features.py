@@ -32,7 +32,14 @@ def _daily(seed=0, days=80):
     return pd.concat(frames, ignore_index=True)
 
 
-def _connect(daily):
+PRODUCTS = [("A", "toys", 10.0, 7), ("B", "toys", 30.0, 3)]
+PROMOTIONS = [
+    ("P1", "A", "2026-02-20", "2026-02-25", 0.2, "potential", "ended"),
+    ("P2", "A", "2026-03-05", "2026-03-08", 0.3, "new", "planned"),
+]
+
+
+def _connect(daily, products=PRODUCTS, promotions=PROMOTIONS):
     con = duckdb.connect()
     con.register("daily_frame", daily)
     con.execute(
@@ -41,22 +48,21 @@ def _connect(daily):
         "from daily_frame"
     )
     con.execute(
-        "create table stg_products as select * from (values "
-        "('A', 'toys', 10.0, 7), ('B', 'toys', 30.0, 3)) "
-        "as t(sku, category, list_price_eur, lead_time_days)"
+        "create table stg_products (sku varchar, category varchar, "
+        "list_price_eur double, lead_time_days integer)"
     )
+    con.executemany("insert into stg_products values (?, ?, ?, ?)", products)
     con.execute(
         "create table stg_locations as select * from (values "
         "('L1', 'north'), ('L2', 'south')) as t(location_id, region)"
     )
     con.execute(
-        "create table stg_promotions as select promo_id, sku, "
-        "cast(start_date as date) as start_date, cast(end_date as date) as end_date, "
-        "discount_pct, target_segment, status from (values "
-        "('P1', 'A', '2026-02-20', '2026-02-25', 0.2, 'potential', 'ended'), "
-        "('P2', 'A', '2026-03-05', '2026-03-08', 0.3, 'new', 'planned')) "
-        "as t(promo_id, sku, start_date, end_date, discount_pct, target_segment, "
-        "status)"
+        "create table stg_promotions (promo_id varchar, sku varchar, "
+        "start_date date, end_date date, discount_pct double, "
+        "target_segment varchar, status varchar)"
+    )
+    con.executemany(
+        "insert into stg_promotions values (?, ?, ?, ?, ?, ?, ?)", promotions
     )
     con.execute(
         "create table calendar_holidays as select date '2026-03-10' as holiday_date"
@@ -144,3 +150,24 @@ def test_origin_step_keeps_every_nth_origin():
     feats = _features(_daily(), step=7)
     days_back = (pd.Timestamp(ORIGIN) - feats.origin_date).dt.days
     assert (days_back % 7 == 0).all() and days_back.nunique() == 5
+
+
+def test_features_do_not_depend_on_input_row_order_or_threads():
+    """Float sums and ties are where a feature build can differ between runs."""
+    # 0.1 + 0.2 + 0.3 and 0.3 + 0.2 + 0.1 differ in the last bit as doubles
+    products = [("A", "toys", 0.1, 7), ("B", "toys", 0.2, 3), ("C", "toys", 0.3, 5)]
+    # two promotions with the same discount on the same days, for two segments
+    tie = [
+        ("P3", "B", "2026-03-03", "2026-03-04", 0.2, "loyal", "planned"),
+        ("P4", "B", "2026-03-03", "2026-03-04", 0.2, "new", "planned"),
+    ]
+    daily = _daily()
+    runs = []
+    for order, threads in [(1, 1), (-1, 4)]:
+        con = _connect(daily, products[::order], (PROMOTIONS + tie)[::order])
+        con.execute(f"set threads = {threads}")
+        build_demand_features(con, SETTINGS, ORIGIN, origin_step_days=1)
+        runs.append(con.execute("select * from mart_demand_features order by all").df())
+    pd.testing.assert_frame_equal(runs[0], runs[1], check_exact=True)
+    on_tie = runs[0][(runs[0].sku == "B") & (runs[0].target_date == "2026-03-03")]
+    assert set(on_tie.target_promo_segment) == {"loyal"}
