@@ -21,46 +21,27 @@ FusionLoop's daily closed loop between marketing and operations.
 **Params**: `run_date` (default: the run's logical date), `horizon_days`,
 `service_level`, `budget_eur` (empty = the configured default). Every task is
 idempotent for its run date: re-runs and backfills are safe.
+
+**Operating**: one run at a time (`max_active_runs=1`; backfill with
+`airflow backfill create --max-active-runs 1`, backfills have their own limit).
+Transient errors are retried twice with exponential backoff; a bad file or
+setting fails at once. A failed task's log ends with what failed, on which
+input and what to do, and `out/<ds>/run_report.json` records it.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pendulum
-from airflow.sdk import (
-    Asset,
-    ExceptionRetryPolicy,
-    Param,
-    RetryAction,
-    RetryRule,
-    dag,
-    task,
-    task_group,
-)
+from airflow.sdk import Asset, dag, task, task_group
 
+from pipeline import dag_policy
 from pipeline.sources import SOURCES
 
 LAKE = Asset("fusionloop_lake")
 WAREHOUSE = Asset("fusionloop_warehouse")
 PLANS = Asset("fusionloop_plans")
 MARKETING = Asset("fusionloop_marketing_adjustments")
-DECISION_PARAMS = ("horizon_days", "service_level", "budget_eur")
-# A bad file stays bad on retry: fail at once with its message; retry the rest.
-RETRIES = ExceptionRetryPolicy(
-    rules=[
-        RetryRule(
-            exception="pipeline.sources.BadFileError",
-            action=RetryAction.FAIL,
-            reason="bad input file: fix or re-land it, then clear the task",
-        )
-    ]
-)
-
-
-def _optional(kind: str, description: str, **schema) -> Param:
-    """A form field left empty by default: empty means the configured setting."""
-    return Param(None, type=["null", kind], description=description, **schema)
+DECISION_PARAMS = dag_policy.DECISION_PARAMS
 
 
 def _settings(run: dict):
@@ -75,28 +56,9 @@ def _settings(run: dict):
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
-    default_args={
-        "retries": 2,
-        "retry_delay": timedelta(minutes=1),
-        "retry_policy": RETRIES,
-    },
-    params={
-        "run_date": _optional(
-            "string", "Day of data (YYYY-MM-DD); empty = logical date.", format="date"
-        ),
-        "horizon_days": _optional(
-            "integer", "Forecast and plan horizon, days.", minimum=1, maximum=60
-        ),
-        "service_level": _optional(
-            "number",
-            "Protected demand quantile of the plan.",
-            minimum=0.5,
-            maximum=0.999,
-        ),
-        "budget_eur": _optional(
-            "number", "Purchasing budget over the horizon, EUR.", minimum=0
-        ),
-    },
+    # Retries with backoff for transient errors only; failures to the run report.
+    default_args=dag_policy.default_args(),
+    params=dag_policy.params(),
     tags=["fusionloop"],
     doc_md=__doc__,
 )

@@ -13,19 +13,36 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.faults import crash_point
+
 
 def _atomic(path: Path, write: Callable[[Path], None]) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
         write(Path(tmp))
+        crash_point("file_write", path, partial=Path(tmp))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _remove_leftovers(path: Path) -> None:
+    """Delete temporary siblings of ``path`` left by a writer that was killed.
+
+    Every task is the only writer of its paths for its run date, so a temp
+    sibling that exists before we write is a dead writer's, never a live one's.
+    """
+    for leftover in path.parent.glob(f".{path.name}.*"):
+        if leftover.is_dir():
+            shutil.rmtree(leftover, ignore_errors=True)
+        else:
+            leftover.unlink(missing_ok=True)
 
 
 def write_parquet(frame: pd.DataFrame | pa.Table, path: Path) -> Path:
@@ -58,6 +75,7 @@ def replace_dir(build: Callable[[Path], None], target: Path) -> Path:
     """Build a directory in a temp sibling with ``build(tmp)``, then swap it in."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_leftovers(target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         build(tmp)

@@ -41,6 +41,7 @@ def build_report(settings: Settings, ds: str) -> dict:
         sources[source] |= _quality(source, counts)
     return {
         "ds": ds,
+        "status": "success",
         "sources": sources,
         "stage_seconds": {name: s["seconds"] for name, s in stages.items()},
         "warehouse_rows": stages["build_features"]["result"],
@@ -49,6 +50,7 @@ def build_report(settings: Settings, ds: str) -> dict:
         "promotions": stages["adjust_promotions"]["result"],
         "write_back": stages["write_back"]["result"],
         "kpi": stages["kpi_report"]["result"],
+        "failures": failures(settings, ds),
         "import": import_facts(settings),
         "outputs": {
             "replenishment_plan": str(settings.out_dir(ds) / "replenishment_plan.csv"),
@@ -60,6 +62,29 @@ def build_report(settings: Settings, ds: str) -> dict:
             "data_docs": str(settings.out_dir(ds) / "data_docs" / "index.html"),
         },
     }
+
+
+def failures(settings: Settings, ds: str) -> list[dict]:
+    """Tasks of ``ds`` that failed for good (after their retries), by task."""
+    folder = settings.out_dir(ds) / "_failures"
+    return [io.read_json(p) for p in sorted(folder.glob("*.json"))]
+
+
+def record_failure(settings: Settings, ds: str, failure: dict) -> None:
+    """Add a task's final failure to ``out/<ds>/run_report.json``.
+
+    The failure is kept in ``_failures/`` (a later successful re-run still
+    lists it under ``failures``); a day that never got to its report gets one
+    holding ``status: failed`` and the failures.
+    """
+    name = failure["task"] + (
+        f"-{failure['map_index']}" if failure.get("map_index", -1) >= 0 else ""
+    )
+    io.write_json(failure, settings.out_dir(ds) / "_failures" / f"{name}.json")
+    path = settings.out_dir(ds) / "run_report.json"
+    report = io.read_json(path) if path.exists() else {"ds": ds}
+    report |= {"status": "failed", "failures": failures(settings, ds)}
+    io.write_json(report, path)
 
 
 def import_facts(settings: Settings) -> dict | None:

@@ -136,6 +136,16 @@ class Settings:
         return cls(**{k: _coerce(cls, k, v) for k, v in values.items()})
 
 
+def fault_switch() -> str:
+    """``FUSION_FAULT``: the crash point armed for a recovery test ('' = none).
+
+    Read on every call (not a ``Settings`` field) because atomic writes deep
+    in ``pipeline.io`` check it without a settings object; see
+    ``pipeline.faults``.
+    """
+    return os.environ.get("FUSION_FAULT", "")
+
+
 def _env_name(field_name: str) -> str:
     """``fusion_home`` -> ``FUSION_HOME``; ``budget_eur`` -> ``FUSION_BUDGET_EUR``."""
     upper = field_name.upper()

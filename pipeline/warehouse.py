@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from pipeline.faults import crash_point
 from pipeline.settings import Settings
 
 # Build order; each file is one query, materialised as a table of its name.
@@ -60,6 +61,7 @@ def build_warehouse(settings: Settings, ds: str) -> dict[str, int]:
                 f"create or replace table {name} as {sql}", bind_params(sql, params)
             )
             rows[name] = con.execute(f"select count(*) from {name}").fetchone()[0]
+            crash_point("warehouse_build", name)
         con.execute("checkpoint")
     finally:
         con.close()

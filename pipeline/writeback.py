@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from models.promotions import COLUMNS
+from pipeline.faults import crash_point
 
 _LOCK = {"key": "fusion_writeback"}
 _meta = sa.MetaData()
@@ -103,6 +104,7 @@ def write_back(
             )
             if rows:
                 con.execute(_upsert(engine, adjustments_table, ["adjustment_id"]), rows)
+            crash_point("write_back", ds)
             con.execute(
                 _upsert(engine, ledger_table, ["ds"]),
                 [

@@ -1,5 +1,6 @@
 -- Units sold per SKU x location x day on a dense calendar (zeros where nothing
 -- sold), with the day's promotion and whether a stock-out censored the sales.
+-- Money sums in DECIMAL: exact, so totals do not depend on thread order.
 with calendar as (
     select cast(d as date) as sales_date
     from range(
@@ -17,7 +18,9 @@ grid as (
 sold as (
     select sku, location_id, order_date as sales_date,
         sum(qty_units) as units_sold,
-        sum(qty_units * unit_price_eur * (1 - discount_pct)) as revenue_eur
+        cast(sum(cast(
+            qty_units * unit_price_eur * (1 - discount_pct) as decimal(18, 6)
+        )) as double) as revenue_eur
     from stg_orders
     where status in ('completed', 'returned')
     group by all

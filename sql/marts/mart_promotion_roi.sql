@@ -3,15 +3,22 @@
 -- promotion_roi): margin_eur is already after the discount, the marketing
 -- cost, so it is the business's (revenue - marketing cost) / marketing cost
 -- and the discount must not be subtracted again.
+-- Money sums in DECIMAL: exact, so totals do not depend on thread order.
 select
     o.channel,
     pr.target_segment,
     count(distinct o.promo_id) as promotions,
     sum(o.qty_units) as units,
-    sum(o.qty_units * o.unit_price_eur * (1 - o.discount_pct)) as revenue_eur,
-    sum(o.qty_units * o.unit_price_eur * o.discount_pct) as discount_eur,
-    sum(o.qty_units * (o.unit_price_eur * (1 - o.discount_pct) - p.unit_cost_eur))
-        as margin_eur
+    cast(sum(cast(
+        o.qty_units * o.unit_price_eur * (1 - o.discount_pct) as decimal(18, 6)
+    )) as double) as revenue_eur,
+    cast(sum(cast(
+        o.qty_units * o.unit_price_eur * o.discount_pct as decimal(18, 6)
+    )) as double) as discount_eur,
+    cast(sum(cast(
+        o.qty_units * (o.unit_price_eur * (1 - o.discount_pct) - p.unit_cost_eur)
+        as decimal(18, 6)
+    )) as double) as margin_eur
 from stg_orders as o
 join stg_products as p using (sku)
 join stg_promotions as pr using (promo_id)

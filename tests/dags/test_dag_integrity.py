@@ -20,6 +20,11 @@ from pipeline.sources import BadFileError
 def on(t, err):
     return t.retry_policy.evaluate(err, 1, 3).action.value
 
+
+def names(callbacks):  # a list on plain tasks, the function on mapped ones
+    found = callbacks if isinstance(callbacks, list) else [callbacks]
+    return [f.__name__ for f in found]
+
 bag = DagBag(dag_folder=sys.argv[1])
 d = bag.get_dag("fusion_daily")
 print(json.dumps({
@@ -30,7 +35,10 @@ print(json.dumps({
     "tasks": {t.task_id: {"retries": t.retries, "doc_md": t.doc_md, "pool": t.pool,
                           "downstream": sorted(t.downstream_task_ids),
                           "on_bad_file": on(t, BadFileError("x")),
-                          "on_other_error": on(t, OSError("disk"))}
+                          "on_other_error": on(t, OSError("disk")),
+                          "on_bad_setting": on(t, ValueError("x")),
+                          "backoff": t.retry_exponential_backoff,
+                          "on_failure": names(t.on_failure_callback)}
               for t in d.tasks},
 }))
 """
@@ -85,7 +93,10 @@ def test_schedule_retries_docs_and_pool(dag):
 def test_a_bad_file_fails_at_once_other_errors_retry(dag):
     for task_id, t in dag["tasks"].items():
         assert t["on_bad_file"] == "fail", task_id
+        assert t["on_bad_setting"] == "fail", task_id
         assert t["on_other_error"] != "fail", task_id
+        assert t["backoff"] == 2.0, task_id
+        assert t["on_failure"] == ["record_failure"], task_id
     assert dag["params"] == ["budget_eur", "horizon_days", "run_date", "service_level"]
 
 

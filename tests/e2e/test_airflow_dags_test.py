@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from models.replenishment import make_instance
-from pipeline import io, market
+from pipeline import fingerprint, io, market
 from pipeline.planning import forecast_path, plan_config
 from pipeline.settings import Settings
 from pipeline.sources import SOURCES, load_source
@@ -27,8 +27,9 @@ from pipeline.warehouse import query
 DS = "2026-01-31"
 
 
-def _run_dag(env: dict, settings: Settings) -> subprocess.CompletedProcess:
+def _run_dag(env: dict, settings: Settings, **extra) -> subprocess.CompletedProcess:
     env = env | {"FUSION_HOME": str(settings.fusion_home), "FUSION_PII_KEY": "e2e"}
+    env |= extra
     return subprocess.run(
         [sys.executable, "-m", "pipeline.airflow_run", "--ds", DS],
         env=env,
@@ -53,6 +54,9 @@ def runs(airflow_env, tmp_path_factory):
         n: (settings.out_dir(DS) / n).read_bytes()
         for n in ("replenishment_plan.csv", "promotion_adjustments.csv")
     }
+    files["fingerprint"] = fingerprint.day(
+        settings, DS, first["forecast"]["model_version"]
+    )
     second = _dags_test(airflow_env, settings)
     return settings, first, second, files
 
@@ -167,10 +171,46 @@ def test_write_back_holds_exactly_the_adjustments_after_a_rerun(runs):
 
 def test_rerun_gives_byte_identical_outputs(runs):
     settings, first, second, files = runs
-    for name, content in files.items():
-        assert (settings.out_dir(DS) / name).read_bytes() == content, name
+    for name in ("replenishment_plan.csv", "promotion_adjustments.csv"):
+        assert (settings.out_dir(DS) / name).read_bytes() == files[name], name
     assert first["forecast"] == second["forecast"]
     assert np.isclose(first["plan"]["order_cost_eur"], second["plan"]["order_cost_eur"])
+
+
+def test_rerun_leaves_the_same_lake_warehouse_model_and_write_back(runs):
+    """Sorted row hashes of every lake file and warehouse table, the model's
+    bytes and marketing's rows are those the first run left."""
+    settings, first, second, files = runs
+    assert second["forecast"]["model_version"] == first["forecast"]["model_version"]
+    again = fingerprint.day(settings, DS, second["forecast"]["model_version"])
+    assert fingerprint.differences(files["fingerprint"], again) == []
+    assert any(k.startswith("warehouse/") for k in again)
+    assert any(k.startswith("lake/clean/orders/") for k in again)
+    assert f"registry/{DS}/meta.json" in again
+
+
+def test_a_worker_killed_mid_write_back_then_rerun_equals_a_clean_run(
+    runs, airflow_env, tmp_path
+):
+    """SIGKILL inside the write-back transaction (``FUSION_FAULT``), then the
+    DAG run again for the same date: no half batch, the same outputs."""
+    settings = Settings.load(fusion_home=tmp_path / "home")
+    shutil.copytree(runs[0].landing, settings.landing)
+    killed = _run_dag(airflow_env, settings, FUSION_FAULT=f"write_back:{DS}")
+    assert killed.returncode != 0
+    log = (settings.fusion_home / "logs" / f"airflow_dags_test_{DS}.log").read_text()
+    assert "DagRun Finished" not in log  # the worker died, nobody finished the run
+    with sqlite3.connect(settings.fusion_home / "marketing.db") as con:
+        tables = {t for (t,) in con.execute("select name from sqlite_master")}
+        counts = [
+            con.execute(f"select count(*) from {t}").fetchone()[0] if t in tables else 0
+            for t in ("promotion_adjustments", "fusion_writeback_ledger")
+        ]
+    assert counts == [0, 0]  # the transaction (and its create table) died with it
+    report = _dags_test(airflow_env, settings)
+    again = fingerprint.day(settings, DS, report["forecast"]["model_version"])
+    assert fingerprint.differences(runs[3]["fingerprint"], again) == []
+    assert fingerprint.temp_files(settings) == []
 
 
 def test_a_broken_required_file_fails_the_dag_at_validation(
@@ -190,9 +230,28 @@ def test_a_broken_required_file_fails_the_dag_at_validation(
     ) in failed
     assert "re-export the file and re-run the day" in failed
     assert "DagRun failed" in log
-    assert not (settings.out_dir(DS) / "run_report.json").exists()
+    _assert_failure_recorded_once(settings, log, orders)
     assert not settings.warehouse.exists()
     assert not (settings.lake / "clean" / "orders" / f"ds={DS}").exists()
+
+
+def _assert_failure_recorded_once(settings: Settings, log: str, orders: Path):
+    """Not retried (try 1), in the run report, and said last in the task's log."""
+    report = io.read_json(settings.out_dir(DS) / "run_report.json")
+    assert report["status"] == "failed"
+    [failure] = report["failures"]
+    assert failure["task"] == "ingest.validate_source"
+    assert failure["input"] == f"run date {DS}, orders"
+    assert failure["try_number"] == 1
+    assert failure["error"].startswith("BadFileError: orders is required")
+    assert "re-land the file" in failure["what_to_do"]
+    task_log = log.split("Task failed with exception", 1)[1].split(
+        "[DAG TEST] end task task_id=ingest.validate_source", 1
+    )[0]
+    last = [line for line in task_log.splitlines() if "[error" in line][-3:]
+    assert "FusionLoop task ingest.validate_source failed on run date" in last[0]
+    assert "What failed: BadFileError" in last[1] and str(orders) in last[1]
+    assert "What to do: bad input file: fix or re-land the file" in last[2]
 
 
 def test_no_raw_email_or_name_survives_the_run(runs, airflow_env):

@@ -4,9 +4,10 @@
 scheduler, the DAG processor and the triggerer on a throw-away SQLite metadata
 DB. The test then does what a data engineer's script or the UI does: logs in
 with the generated admin password (``POST /auth/token``), unpauses
-``fusion_daily``, triggers it for a date with a ``run_date`` param through
-``POST /api/v2/dags/fusion_daily/dagRuns``, waits for the scheduler to finish
-it, and reads the outputs. Nothing is mocked.
+``fusion_daily``, triggers it for two days at once with a ``run_date`` param
+through ``POST /api/v2/dags/fusion_daily/dagRuns``, waits for the scheduler to
+finish both (one after the other: ``max_active_runs=1``; no task retried, no
+DuckDB lock error), and reads the outputs. Nothing is mocked.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from pipeline import io, market
 from pipeline.settings import Settings
 
 DS = "2026-01-31"
+DAY_BEFORE = "2026-01-30"
 STARTUP_S = 300
 RUN_S = 900
 
@@ -74,7 +76,10 @@ class Api:
 def standalone(airflow_env, tmp_path_factory):
     """``airflow standalone`` on a free port, over a fresh XS market."""
     settings = Settings.load(fusion_home=tmp_path_factory.mktemp("ui_home"))
-    market.generate(settings, size="XS", days=60, seed=5, end=DS)
+    # Snapshot drops (products, stores, customers, promotions) exist on a
+    # generated market's last day only: step one more day to have two days.
+    market.generate(settings, size="XS", days=60, seed=5, end=DAY_BEFORE)
+    market.step(settings, DS, policy="baseline")
     port = _free_port()
     home = tmp_path_factory.mktemp("ui_airflow_home")
     env = airflow_env | {
@@ -109,6 +114,36 @@ def _stop(server: subprocess.Popen) -> None:
     server.wait()
 
 
+def _run_path(run: dict) -> str:
+    return f"/api/v2/dags/fusion_daily/dagRuns/{run['dag_run_id']}"
+
+
+def _trigger(api: Api, day: str) -> dict:
+    """``POST dagRuns`` for ``day`` with the ``run_date`` param, as the UI does."""
+    return api.call(
+        "POST",
+        "/api/v2/dags/fusion_daily/dagRuns",
+        {
+            "dag_run_id": f"ui_{day}",
+            "logical_date": f"{day}T00:00:00Z",
+            "conf": {"run_date": day},
+        },
+    )
+
+
+def _wait_for_run(api: Api, run: dict, server: subprocess.Popen) -> dict:
+    """Poll the run until the scheduler finished it; returns its last state."""
+    deadline = time.monotonic() + RUN_S
+    while (run := api.call("GET", _run_path(run)))["state"] not in (
+        "success",
+        "failed",
+    ):
+        assert server.poll() is None, "airflow standalone exited during the run"
+        assert time.monotonic() < deadline, f"run still {run['state']} after {RUN_S} s"
+        time.sleep(5)
+    return run
+
+
 def test_a_run_triggered_over_rest_succeeds_and_writes_the_outputs(standalone):
     settings, api, server, home = standalone
     api.wait_for("/api/v2/monitor/health", STARTUP_S, server)
@@ -125,25 +160,18 @@ def test_a_run_triggered_over_rest_succeeds_and_writes_the_outputs(standalone):
     dag = api.wait_for("/api/v2/dags/fusion_daily", STARTUP_S, server)
     assert dag["dag_id"] == "fusion_daily"
     api.call("PATCH", "/api/v2/dags/fusion_daily", {"is_paused": False})
-    run = api.call(
-        "POST",
-        "/api/v2/dags/fusion_daily/dagRuns",
-        {
-            "dag_run_id": f"ui_{DS}",
-            "logical_date": f"{DS}T00:00:00Z",
-            "conf": {"run_date": DS},
-        },
-    )
-    path = f"/api/v2/dags/fusion_daily/dagRuns/{run['dag_run_id']}"
-    deadline = time.monotonic() + RUN_S
-    while (state := api.call("GET", path)["state"]) not in ("success", "failed"):
-        assert server.poll() is None, "airflow standalone exited during the run"
-        assert time.monotonic() < deadline, f"run still {state} after {RUN_S} s"
-        time.sleep(5)
-    tasks = api.call("GET", path + "/taskInstances")["task_instances"]
-    states = {t["task_id"] + str(t.get("map_index", -1)): t["state"] for t in tasks}
-    assert state == "success", states
-    assert set(states.values()) == {"success"}
+    # Two days triggered together: max_active_runs=1 must serialise them.
+    runs = [_trigger(api, day) for day in (DAY_BEFORE, DS)]
+    finished = [_wait_for_run(api, run, server) for run in runs]
+    for run in finished:
+        tasks = api.call("GET", _run_path(run) + "/taskInstances")["task_instances"]
+        states = {t["task_id"] + str(t.get("map_index", -1)): t for t in tasks}
+        assert run["state"] == "success", {k: t["state"] for k, t in states.items()}
+        assert {t["state"] for t in states.values()} == {"success"}
+        assert {t["try_number"] for t in states.values()} == {1}  # no lock retries
+    first, second = sorted(finished, key=lambda run: run["start_date"])
+    assert first["end_date"] <= second["start_date"], "the two runs overlapped"
+    assert "Could not set lock" not in (home / "standalone.log").read_text()
 
     report = io.read_json(settings.out_dir(DS) / "run_report.json")
     assert report["ds"] == DS
