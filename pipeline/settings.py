@@ -73,6 +73,7 @@ class Settings:
     max_training_rows: int = 20_000
     # Scale (issue 8): how many raw rows validation holds in memory at once.
     validation_chunk_rows: int = 250_000
+    training_read_rows: int = 1_000_000  # feature rows training reads at most
 
     @property
     def landing(self) -> Path:
