@@ -64,8 +64,12 @@ def load_average() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def bench_size(size: str) -> dict:
-    """History, initial load, one more market day, the day run twice."""
+def bench_size(size: str, save) -> dict:
+    """History, initial load, one more market day, the day run twice.
+
+    ``save`` is called with the result so far after each step: an M or L run
+    takes long, and what it measured before a stop is kept.
+    """
     home = REPO / "var" / "bench" / size
     shutil.rmtree(home, ignore_errors=True)
     home.mkdir(parents=True)
@@ -76,15 +80,14 @@ def bench_size(size: str) -> dict:
     fusionloop = str(BIN / "fusionloop")
     result = {"size": size, "history_days": HISTORY_DAYS[size], "ds": BENCH_DAY}
     result["generate"] = copy_market(size, home, log)
-    result["initial_load"] = day_record(
-        measure([fusionloop, "run", "--ds", LAST_HISTORY_DAY], env, log),
-        home,
-        LAST_HISTORY_DAY,
-    )
+    save(result)
+    initial = measure([fusionloop, "run", "--ds", LAST_HISTORY_DAY], env, log)
+    result["initial_load"] = day_record(initial, home, LAST_HISTORY_DAY)
+    save(result)
     result["step"] = measure([fusionloop, "step", "--ds", BENCH_DAY], env, log)
-    result["fusionloop_run"] = day_record(
-        measure([fusionloop, "run", "--ds", BENCH_DAY], env, log), home, BENCH_DAY
-    )
+    day = measure([fusionloop, "run", "--ds", BENCH_DAY], env, log)
+    result["fusionloop_run"] = day_record(day, home, BENCH_DAY)
+    save(result)
     subprocess.run(
         [str(BIN / "airflow"), "db", "migrate"],
         env=env,
@@ -95,6 +98,7 @@ def bench_size(size: str) -> dict:
     result["airflow_dags_test"] = day_record(
         measure(airflow, env, log), home, BENCH_DAY
     )
+    save(result)
     return result
 
 
@@ -133,8 +137,10 @@ def copy_market(size: str, home: Path, log: Path) -> dict:
         demo = [str(BIN / "fusionloop"), "demo", "--size", size]
         generated = measure([*demo, "--days", str(HISTORY_DAYS[size])], env, log)
         figures.write_text(json.dumps(generated | {"load_average": load_average()}))
+    # Hard links: every writer replaces files atomically (pipeline/io.py), so
+    # the cached market is never changed through them.
     for part in ("landing", "sim", "truth"):
-        shutil.copytree(cache / part, home / part)
+        shutil.copytree(cache / part, home / part, copy_function=os.link)
     return json.loads(figures.read_text())
 
 
@@ -195,8 +201,12 @@ def main() -> int:
     done = json.loads(out.read_text()) if out.exists() else {}
     machine = f"{os.cpu_count()} cores, {_memory_gb()} GB"
     for size in args.sizes.split(","):
-        done[size] = bench_size(size) | {"machine": machine}
-        out.write_text(json.dumps(done, indent=2) + "\n")  # each size as it lands
+
+        def save(result, size=size):
+            done[size] = result | {"machine": machine}
+            out.write_text(json.dumps(done, indent=2) + "\n")
+
+        bench_size(size, save)
     text = render(done)
     write_section(text)
     print(text)

@@ -49,7 +49,10 @@ def _ratio(a, b) -> str:
 def render(results: dict) -> str:
     """Markdown of every measured size (S, M, L order)."""
     sizes = [s for s in ORDER if s in results]
-    runs = {s: grouped(results[s]["fusionloop_run"]["stages"]) for s in sizes}
+    runs = {
+        s: grouped(results[s].get("fusionloop_run", {}).get("stages", {}))
+        for s in sizes
+    }
     first = results[sizes[0]]
     lines = [
         "### Scale tiers: one pipeline day per market size",
@@ -92,7 +95,11 @@ def _totals(results: dict, sizes: list[str]) -> list[str]:
     """Whole-run lines: the day with and without Airflow, load, generation."""
 
     def line(label, get):
-        return f"| {label} | " + " | ".join(str(get(results[s])) for s in sizes) + " |"
+        return (
+            f"| {label} | "
+            + " | ".join(_or_dash(get, results[s]) for s in sizes)
+            + " |"
+        )
 
     def share(r):
         base, af = r["fusionloop_run"]["wall_s"], r["airflow_dags_test"]["wall_s"]
@@ -116,3 +123,11 @@ def _totals(results: dict, sizes: list[str]) -> list[str]:
         line("market generation, s", lambda r: r["generate"]["wall_s"]),
         line("market generation, peak MB", lambda r: r["generate"]["peak_rss_mb"]),
     ]
+
+
+def _or_dash(get, result: dict) -> str:
+    """``get(result)`` as text, or "-" where that step has not been measured."""
+    try:
+        return str(get(result))
+    except KeyError:
+        return "-"
