@@ -154,21 +154,22 @@ def stage_records(home: Path, ds: str) -> dict:
         name: {
             "seconds": s["seconds"],
             "peak_rss_mb": s.get("peak_rss_mb"),
-            **stage_rows(name, s["result"], home, ds),
+            **stage_rows(name, stages, home, ds),
         }
         for name, s in stages.items()
     }
 
 
-def stage_rows(name: str, result: dict, home: Path, ds: str) -> dict:
-    """Rows a stage read and wrote, from what the stage returned."""
+def stage_rows(name: str, stages: dict, home: Path, ds: str) -> dict:
+    """Rows a stage read and wrote, from what the stages returned."""
+    result = stages[name]["result"]
     if name.startswith(("extract_", "validate_")):
-        days = result.get("days_validated") or []
+        source = name.split("_", 1)[1]
+        days = stages.get(f"validate_{source}", {}).get("result", {})
+        days = days.get("days_validated") or []
         rows_in = sum(d["input_rows"] for d in days) if days else None
-        if name.startswith("extract_"):
-            manifest = home / "lake/manifest" / name[8:] / f"ds={ds}.json"
-            n = json.loads(manifest.read_text())["input_rows"]
-            return {"rows_in": n, "rows_out": n}
+        if name.startswith("extract_"):  # what it wrote, validation read
+            return {"rows_in": rows_in, "rows_out": rows_in}
         return {
             "rows_in": rows_in,
             "rows_out": sum(d["accepted_rows"] for d in days) if days else None,
