@@ -22,18 +22,33 @@ STAGES = [
 ]
 
 
+SOURCES = 6
+
+
 def grouped(stages: dict) -> dict:
-    """Stage records with the per-source extract and validate lines summed."""
+    """Stage records with the per-source extract and validate lines summed.
+
+    A group missing sources (a run stopped midway) has no rows in, so no
+    growth ratio is computed from it, and its seconds say how many it has.
+    """
     out = {}
     for name, s in stages.items():
         key = name.split("_")[0] if name.startswith(("extract_", "validate_")) else name
-        g = out.setdefault(key, {"seconds": 0.0, "peak_rss_mb": 0, "rows_in": 0})
+        g = out.setdefault(
+            key, {"seconds": 0.0, "peak_rss_mb": 0, "rows_in": 0, "parts": 0}
+        )
+        g["parts"] += 1
         g["seconds"] = round(g["seconds"] + s["seconds"], 3)
         g["peak_rss_mb"] = max(g["peak_rss_mb"], s.get("peak_rss_mb") or 0)
         if s.get("rows_in") is None or g["rows_in"] is None:
             g["rows_in"] = None
         else:
             g["rows_in"] += s["rows_in"]
+    for key in ("extract", "validate"):
+        if key in out and out[key]["parts"] < SOURCES:
+            g = out[key]
+            g["rows_in"] = None
+            g["seconds"] = f"{g['seconds']} ({g['parts']} of {SOURCES} sources)"
     return out
 
 
@@ -43,7 +58,8 @@ def _pairs(items: list) -> list[tuple]:
 
 
 def _ratio(a, b) -> str:
-    return f"{b / a:.1f}x" if a and b is not None else "-"
+    numbers = all(isinstance(x, int | float) for x in (a, b))
+    return f"{b / a:.1f}x" if numbers and a else "-"
 
 
 def render(results: dict) -> str:
@@ -70,6 +86,7 @@ def render(results: dict) -> str:
         "per stage:",
         "",
         *_stage_table(results, sizes, "initial_load"),
+        *_notes(results, sizes),
     ]
     return "\n".join(lines) + "\n"
 
@@ -143,3 +160,23 @@ def _or_dash(get, result: dict) -> str:
         return str(get(result))
     except KeyError:
         return "-"
+
+
+def _notes(results: dict, sizes: list[str]) -> list[str]:
+    """What a size's runs say about themselves (a run stopped before its end)."""
+    notes = []
+    for size in sizes:
+        for run in ("initial_load", "fusionloop_run", "airflow_dags_test"):
+            record = results[size].get(run, {})
+            if "note" not in record:
+                continue
+            done = [
+                f"{name} {s['seconds']} s, {s['peak_rss_mb']} MB"
+                + (f", {s['rows_in']:,} rows" if s.get("rows_in") else "")
+                for name, s in record["stages"].items()
+            ]
+            notes.append(
+                f"{size}, {run.replace('_', ' ')}: {record['note']}. "
+                f"Finished stages: {'; '.join(done)}."
+            )
+    return ["", *notes] if notes else []
