@@ -89,3 +89,20 @@ bench-forecast: bench-install  ## rolling-origin forecast backtest (market in va
 	FUSION_MAX_TRAINING_ROWS=$(FORECAST_MAX_ROWS) $(BIN)/python bench/forecast.py \
 		--size $(FORECAST_SIZE) --home $(CURDIR)/var_$(shell echo $(FORECAST_SIZE) | tr A-Z a-z) \
 		$(FORECAST_ARGS)
+
+# Bring your own extracts (issue 10): the example export in examples/kassen is
+# imported, backtested and run through fusion_daily in its own home. The PII
+# key of that home is made on first use and stays there, out of git.
+EXAMPLE_HOME ?= $(CURDIR)/var_example
+EXAMPLE_DS ?= 2026-01-31
+.PHONY: run-example
+run-example: install  ## import examples/kassen, backtest it, run fusion_daily on it
+	@test -s $(EXAMPLE_HOME)/secrets/pii.key || (mkdir -p $(EXAMPLE_HOME)/secrets && \
+		$(BIN)/python -c "import secrets; print(secrets.token_hex(32))" \
+		> $(EXAMPLE_HOME)/secrets/pii.key)
+	FUSION_HOME=$(EXAMPLE_HOME) $(BIN)/fusionloop import \
+		--mapping examples/kassen/mapping.toml --input examples/kassen/exports
+	FUSION_HOME=$(EXAMPLE_HOME) $(BIN)/fusionloop backtest \
+		--landing $(EXAMPLE_HOME)/landing --horizon 14
+	FUSION_HOME=$(EXAMPLE_HOME) FUSION_PII_KEY=$$(cat $(EXAMPLE_HOME)/secrets/pii.key) \
+		$(BIN)/python -m pipeline.airflow_run --ds $(EXAMPLE_DS)

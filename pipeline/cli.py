@@ -7,6 +7,8 @@ fusionloop summary --ds 2026-01-31               # print a run's summary
 fusionloop simulate --policy baseline --days 90  # closed-loop benchmark, KPIs
 fusionloop validate --ds 2026-01-31              # the data quality gate alone
 fusionloop backtest --size S --origins 4 --horizon 28   # forecast vs baselines
+fusionloop import --mapping m.toml --input exports/   # your exports -> landing/
+fusionloop backtest --landing var/landing --horizon 4  # on an imported landing
 """
 
 from __future__ import annotations
@@ -81,6 +83,16 @@ def main(argv: list[str] | None = None) -> int:
         help="peers to run (none: `--peers` alone)",
     )
     backtest.add_argument("--out", help="results JSON (default: out/backtest/)")
+    backtest.add_argument(
+        "--landing",
+        help="backtest an imported landing folder instead of the demo market; "
+        "--horizon is then in periods of its grain (days or weeks)",
+    )
+    # Bring your own extracts (issue 10).
+    imp = sub.add_parser("import", help="convert your own exports into landing/")
+    imp.add_argument("--mapping", required=True, help="the mapping TOML file")
+    imp.add_argument("--input", required=True, help="folder holding the exports")
+    imp.add_argument("--landing", help="target folder (default: FUSION_HOME/landing)")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(levelname)s %(name)s: %(message)s"
@@ -91,7 +103,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _last_day(settings: Settings) -> str:
+    from pipeline.importer import read_manifest
+
     path = settings.sim_dir / "market.json"
+    imported = read_manifest(settings.landing)
+    if not path.exists() and imported:  # a landing `fusionloop import` wrote
+        return imported["last_day"]
     if not path.exists():
         sys.exit(f"no market under {settings.fusion_home}: run `fusionloop demo` first")
     return io.read_json(path)["last_day"]
@@ -162,6 +179,8 @@ def _backtest(settings, args) -> int:
     from pipeline import market
     from pipeline.backtest import HISTORY_DAYS, format_results, run_backtest
 
+    if args.landing:
+        return _backtest_landing(settings, args)
     if args.generate and not (settings.sim_dir / "market.json").exists():
         market.generate(settings, args.size, HISTORY_DAYS[args.size], settings.seed)
     results = run_backtest(
@@ -180,6 +199,38 @@ def _backtest(settings, args) -> int:
     return 0
 
 
+def _import(settings, args) -> int:
+    from pathlib import Path
+
+    from pipeline.importer import format_manifest, import_exports
+    from pipeline.mapping import MappingError, load_mapping
+
+    landing = Path(args.landing) if args.landing else settings.landing
+    try:
+        mapping = load_mapping(Path(args.mapping))
+        manifest = import_exports(
+            mapping, Path(args.input), landing, settings.expectations_dir
+        )
+    except MappingError as err:
+        print(f"import failed: {err}", file=sys.stderr)
+        return 2
+    print(format_manifest(manifest, landing))
+    return 0
+
+
+def _backtest_landing(settings, args) -> int:
+    from pathlib import Path
+
+    from pipeline.landing_backtest import backtest_landing, format_landing_results
+
+    results = backtest_landing(settings, Path(args.landing), args.horizon)
+    out = Path(args.out or settings.fusion_home / "out/backtest/landing.json")
+    io.write_json(results, out)
+    print(format_landing_results(results))
+    print(f"results in {out}")
+    return 0
+
+
 COMMANDS = {
     "demo": _demo,
     "run": _run,
@@ -188,4 +239,5 @@ COMMANDS = {
     "simulate": _simulate,
     "validate": _validate,
     "backtest": _backtest,
+    "import": _import,
 }

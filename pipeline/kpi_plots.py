@@ -102,5 +102,6 @@ def grouped_bars(table: pd.DataFrame, ylabel: str) -> str:
     ax.set_xticklabels([str(i) for i in table.index])
     ax.axhline(0, color="#999", lw=0.8)
     ax.set_ylabel(ylabel)
-    ax.legend(frameon=False, ncol=len(table.columns))
+    if len(table.columns):  # an import without promotions has no ROI to show
+        ax.legend(frameon=False, ncol=len(table.columns))
     return to_svg(fig)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pandas as pd
 
 from models.replenishment import PlanConfig, solve_plan
+from models.replenishment_lines import PLAN_COLUMNS
 from pipeline import io
+from pipeline.importer import plan_flag, read_manifest
 from pipeline.settings import Settings
 from pipeline.warehouse import query
 
@@ -19,10 +21,41 @@ def plan_replenishment(settings: Settings, ds: str) -> dict:
     position = query(settings, "mart_inventory_position")
     forecast = pd.read_parquet(forecast_path(settings, ds))
     cfg = plan_config(settings)
+    manifest = read_manifest(settings.landing)
+    if manifest and manifest["plan"] == "skip" and manifest["plan_assumptions"]:
+        return _skipped_plan(settings, ds, manifest)
     lines, report = solve_plan(position, forecast, ds, cfg)
+    flag = plan_flag(manifest)
+    if flag:  # imported exports lacked inventory or costs: say so on every line
+        lines["reason"] = [
+            f"{r}; {flag}" if r else flag for r in lines.reason.fillna("")
+        ]
+        report["assumed"] = manifest["plan_assumptions"]
     path = io.write_csv(lines, settings.out_dir(ds) / "replenishment_plan.csv")
     report.update(path=str(path), budget_eur=cfg.budget_eur)
     return report
+
+
+def _skipped_plan(settings: Settings, ds: str, manifest: dict) -> dict:
+    """No plan where the mapping asks to skip one resting on defaulted data."""
+    path = io.write_csv(
+        pd.DataFrame(columns=PLAN_COLUMNS),
+        settings.out_dir(ds) / "replenishment_plan.csv",
+    )
+    reason = "skipped: the import lacked " + "; ".join(manifest["plan_assumptions"])
+    return {
+        "path": str(path),
+        "status": reason,
+        "solver": "none",
+        "order_lines": 0,
+        "order_lines_next_day": 0,
+        "order_cost_eur": 0.0,
+        "budget_eur": settings.budget_eur,
+        "variables": 0,
+        "solve_s": 0.0,
+        "binding": [],
+        "assumed": manifest["plan_assumptions"],
+    }
 
 
 def plan_config(settings: Settings) -> PlanConfig:

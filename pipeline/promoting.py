@@ -69,7 +69,32 @@ def score_segments(settings: Settings, ds: str):
     response["consenting_customers"] = (
         response.segment.map(consent).fillna(0).astype(int)
     )
+    if _imported_without_crm(settings):
+        response = all_customers_response(valued)
     return valued, response, churn
+
+
+def _imported_without_crm(settings: Settings) -> bool:
+    from pipeline.importer import read_manifest
+
+    manifest = read_manifest(settings.landing)
+    return manifest is not None and not manifest["customers_from_crm"]
+
+
+def all_customers_response(customers: pd.DataFrame) -> pd.DataFrame:
+    """One segment, ``all``, of every consenting customer, with no measured lift.
+
+    Without a CRM export (``fusionloop import`` derived the customers from
+    order ids) there is nothing to segment on: markdowns target everyone who
+    consented, and no one where no consent is known.
+    """
+    return pd.DataFrame(
+        {
+            "segment": ["all"],
+            "response_lift": [1.0],
+            "consenting_customers": [int(customers.marketing_consent.sum())],
+        }
+    )
 
 
 def segment_churn(settings: Settings, activity, ds: str, cfg: SegmentConfig):

@@ -49,6 +49,7 @@ def build_report(settings: Settings, ds: str) -> dict:
         "promotions": stages["adjust_promotions"]["result"],
         "write_back": stages["write_back"]["result"],
         "kpi": stages["kpi_report"]["result"],
+        "import": import_facts(settings),
         "outputs": {
             "replenishment_plan": str(settings.out_dir(ds) / "replenishment_plan.csv"),
             "promotion_adjustments": str(
@@ -59,6 +60,47 @@ def build_report(settings: Settings, ds: str) -> dict:
             "data_docs": str(settings.out_dir(ds) / "data_docs" / "index.html"),
         },
     }
+
+
+def import_facts(settings: Settings) -> dict | None:
+    """What ``fusionloop import`` derived or assumed for this landing (issue 10);
+    ``None`` when the landing came from the retailer's systems or the demo."""
+    from pipeline.importer import read_manifest
+
+    manifest = read_manifest(settings.landing)
+    if manifest is None:
+        return None
+    consent = "assumed for all" if manifest["consent_assumed"] else "assumed for none"
+    customers = (
+        "from the CRM export"
+        if manifest["customers_from_crm"]
+        else "no CRM export: one customer per customer id on the order lines, no "
+        "segmentation: markdowns target every consenting customer (segment "
+        f"'all'); marketing consent {consent}"
+    )
+    return {
+        "mapping": manifest["mapping"],
+        "grain": manifest["grain"],
+        "measure": manifest["measure"],
+        "plan_assumptions": manifest["plan_assumptions"],
+        "customers": customers,
+        "notes": manifest["notes"],
+    }
+
+
+def _import_lines(facts: dict | None) -> list[str]:
+    if not facts:
+        return []
+    lines = [
+        "",
+        f"imported with {facts['mapping']} ({facts['grain']} grain, measure "
+        f"{facts['measure']}); customers: {facts['customers']}",
+    ]
+    if facts["plan_assumptions"]:
+        lines.append(
+            "  plan assumes (not exported): " + "; ".join(facts["plan_assumptions"])
+        )
+    return lines
 
 
 def _without_password(url: str) -> str:
@@ -142,6 +184,7 @@ def format_summary(report: dict) -> str:
         f"write-back: {wb['rows']} rows, {wb['reason']}",
     ]
     lines += _marketing_lines(report)
+    lines += _import_lines(report.get("import"))
     lines += [
         "",
         "outputs:",
