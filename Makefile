@@ -55,8 +55,12 @@ airflow: install  ## the Airflow UI with fusion_daily loaded
 	$(BIN)/fusionloop demo --size $(SIZE) --days $(DAYS) --seed $(SEED)
 	$(BIN)/python -m pipeline.airflow_run --standalone
 
-bench: install  ## one day on the demo market, with and without Airflow -> BENCHMARKS.md
-	$(BIN)/python bench/day.py --size $(SIZE) --days $(DAYS)
+# Scale tiers (issue 8): one day per market size, per stage, with and without
+# Airflow. M takes about an hour here (most of it generating 730 days); L is
+# opt-in: make bench BENCH_SIZES=S,M,L.
+BENCH_SIZES ?= S,M
+bench: install  ## one day per market size, per stage, with and without Airflow -> BENCHMARKS.md
+	$(BIN)/python bench/day.py --sizes $(BENCH_SIZES)
 
 # The write-back tests start a throw-away PostgreSQL server and the KPI report
 # test opens the report in headless Chromium: Debian's packages, installed only

@@ -1,12 +1,16 @@
-"""Benchmark one pipeline day on a demo market, with and without Airflow.
+"""Benchmark one pipeline day per market size, per stage, with and without Airflow.
 
-    python bench/day.py --size S
+    python bench/day.py --sizes S,M        # make bench (SIZES=S,M,L for all)
 
-Generates the market in two fresh homes under ``var/bench/``, runs the same
-day once through ``fusionloop run`` (the baseline: no orchestration) and once
-through ``airflow dags test``, and records wall time, peak resident memory and
-per-stage seconds. Writes ``bench/results/day_<size>.json`` and the table in
-``BENCHMARKS.md``.
+For each size, in a fresh home under ``var/bench/<size>/``: generate the
+market's history, run its last day once (the initial load: every drop of the
+history is extracted, validated and loaded), step the market one day, then
+run that new day, the steady state being measured, twice: through
+``fusionloop run`` (the baseline: no orchestration) and through
+``airflow dags test`` (an idempotent re-run of the same day). Each run
+records wall time and the peak RSS of the process and its children; each
+stage its own seconds, peak RSS and rows in and out (``out/<ds>/_stages``).
+Writes ``bench/results/scale.json`` and the table in ``BENCHMARKS.md``.
 """
 
 from __future__ import annotations
@@ -14,17 +18,20 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+from scale_table import render  # bench/scale_table.py, beside this script
 from sections import write_section  # bench/sections.py, beside this script
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+HISTORY_DAYS = {"XS": 60, "S": 180, "M": 730, "L": 730}
+LAST_HISTORY_DAY = "2026-01-31"
+BENCH_DAY = "2026-02-01"
 # Runs a command and prints the peak RSS (KiB) of it and its children.
 WRAP = (
     "import resource, subprocess, sys; "
@@ -34,105 +41,181 @@ WRAP = (
 )
 
 
-def measure(cmd: list[str], env: dict) -> dict:
+def measure(cmd: list[str], env: dict, log: Path) -> dict:
+    """Run ``cmd``; its wall time (s) and peak RSS of it and its children (MB)."""
     start = time.perf_counter()
-    out = subprocess.run(
-        [sys.executable, "-c", WRAP, *cmd], env=env, capture_output=True, text=True
-    )
+    with open(log, "a") as out:
+        done = subprocess.run(
+            [sys.executable, "-c", WRAP, *cmd],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=out,
+            text=True,
+        )
     wall = time.perf_counter() - start
-    if out.returncode:
-        sys.exit(f"{' '.join(cmd)} failed:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}")
-    rss = int(out.stdout.rsplit("MAXRSS", 1)[1].split()[0])
+    if done.returncode:
+        sys.exit(f"{' '.join(cmd)} failed; see {log}:\n{done.stdout[-2000:]}")
+    rss = int(done.stdout.rsplit("MAXRSS", 1)[1].split()[0])
     return {"wall_s": round(wall, 1), "peak_rss_mb": round(rss / 1024)}
 
 
-def run(size: str, days: int, mode: str) -> dict:
-    home = REPO / "var" / "bench" / f"{size}-{mode}"
+def load_average() -> str:
+    """The 1/5/15-minute load average: the machine may be shared."""
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def bench_size(size: str, save) -> dict:
+    """History, initial load, one more market day, the day run twice.
+
+    ``save`` is called with the result so far after each step: an M or L run
+    takes long, and what it measured before a stop is kept.
+    """
+    home = REPO / "var" / "bench" / size
     shutil.rmtree(home, ignore_errors=True)
+    home.mkdir(parents=True)
+    log = home / "bench.log"
     env = dict(
         os.environ, FUSION_HOME=str(home), AIRFLOW_HOME=str(home / "airflow_home")
     )
-    demo = [str(BIN / "fusionloop"), "demo", "--size", size, "--days", str(days)]
-    gen = measure(demo, env)
-    market = json.loads((home / "sim" / "market.json").read_text())
-    ds = market["last_day"]
-    if mode == "fusionloop_run":
-        day = measure([str(BIN / "fusionloop"), "run", "--ds", ds], env)
-    else:
-        subprocess.run(
-            [str(BIN / "airflow"), "db", "migrate"],
-            env=env,
-            check=True,
-            capture_output=True,
-        )
-        day = measure([sys.executable, "-m", "pipeline.airflow_run", "--ds", ds], env)
-    report = json.loads((home / "out" / ds / "run_report.json").read_text())
-    return {
-        "generate": gen,
-        "day": day,
-        "ds": ds,
-        "stage_seconds": report["stage_seconds"],
-        "order_lines": sum(
-            s["input_rows"]
-            for s in report["sources"].values()
-            if s["file"].endswith("orders.csv")
-        ),
-        "plan": {
-            k: report["plan"][k]
-            for k in ("variables", "constraints", "build_s", "solve_s", "order_lines")
-        },
-        "forecast": report["forecast"]["metrics"],
+    fusionloop = str(BIN / "fusionloop")
+    result = {"size": size, "history_days": HISTORY_DAYS[size], "ds": BENCH_DAY}
+    result["generate"] = copy_market(size, home, log)
+    save(result)
+    initial = measure([fusionloop, "run", "--ds", LAST_HISTORY_DAY], env, log)
+    result["initial_load"] = day_record(initial, home, LAST_HISTORY_DAY)
+    save(result)
+    result["step"] = measure([fusionloop, "step", "--ds", BENCH_DAY], env, log)
+    day = measure([fusionloop, "run", "--ds", BENCH_DAY], env, log)
+    result["fusionloop_run"] = day_record(day, home, BENCH_DAY)
+    save(result)
+    subprocess.run(
+        [str(BIN / "airflow"), "db", "migrate"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    airflow = [sys.executable, "-m", "pipeline.airflow_run", "--ds", BENCH_DAY]
+    result["airflow_dags_test"] = day_record(
+        measure(airflow, env, log), home, BENCH_DAY
+    )
+    save(result)
+    return result
+
+
+def day_record(measured: dict, home: Path, ds: str) -> dict:
+    """The run of ``ds`` with its stages; its peak RSS is the largest process's.
+
+    Each stage resets its process's peak RSS to measure its own (see
+    ``pipeline/resources.py``), which also resets what the kernel reports to
+    the parent, so the run's peak is the larger of that and every stage's.
+    """
+    stages = stage_records(home, ds)
+    peak = max(
+        [measured["peak_rss_mb"], *(s["peak_rss_mb"] or 0 for s in stages.values())]
+    )
+    return measured | {
+        "peak_rss_mb": peak,
+        "load_average": load_average(),
+        "stages": stages,
     }
 
 
-def table(result: dict) -> str:
-    base, af = result["fusionloop_run"], result["airflow_dags_test"]
-    stages = sorted(set(base["stage_seconds"]) | set(af["stage_seconds"]))
-    rows = [
-        f"### One day on the {result['size']} market ({result['days']} days of "
-        f"history), {result['machine']}",
-        "",
-        "| | fusionloop run (baseline) | airflow dags test |",
-        "| --- | ---: | ---: |",
-        f"| wall time, s | {base['day']['wall_s']} | {af['day']['wall_s']} |",
-        f"| peak RSS, MB | {base['day']['peak_rss_mb']} | {af['day']['peak_rss_mb']} |",
-    ]
-    rows += [
-        f"| {s}, s | {base['stage_seconds'].get(s, '')} | "
-        f"{af['stage_seconds'].get(s, '')} |"
-        for s in stages
-    ]
-    share = 1 - base["day"]["wall_s"] / af["day"]["wall_s"]
-    rows += [
-        "",
-        f"Airflow's share of the day's wall time: {share:.0%}. Market "
-        f"generation: {base['generate']['wall_s']} s. LP: "
-        f"{base['plan']['variables']:,} variables, built in "
-        f"{base['plan']['build_s']} s, "
-        f"solved in {base['plan']['solve_s']} s.",
-        "",
-    ]
-    return "\n".join(rows)
+def copy_market(size: str, home: Path, log: Path) -> dict:
+    """Put the generated market of ``size`` into ``home``; returns its generation
+    figures.
+
+    Generating M's 730 days takes most of an hour here, so each size is
+    generated once into ``var/bench/markets/<size>/`` and copied from there
+    (delete that folder to measure generation again).
+    """
+    cache = REPO / "var" / "bench" / "markets" / size
+    figures = cache / "generate.json"
+    if not figures.exists():
+        shutil.rmtree(cache, ignore_errors=True)
+        cache.mkdir(parents=True)
+        env = dict(os.environ, FUSION_HOME=str(cache))
+        demo = [str(BIN / "fusionloop"), "demo", "--size", size]
+        generated = measure([*demo, "--days", str(HISTORY_DAYS[size])], env, log)
+        figures.write_text(json.dumps(generated | {"load_average": load_average()}))
+    # Hard links: every writer replaces files atomically (pipeline/io.py), so
+    # the cached market is never changed through them.
+    for part in ("landing", "sim", "truth"):
+        shutil.copytree(cache / part, home / part, copy_function=os.link)
+    return json.loads(figures.read_text())
+
+
+def stage_records(home: Path, ds: str) -> dict:
+    """Per stage: seconds, peak RSS (MB) and rows in/out, from ``_stages``."""
+    stages = {
+        p.stem: json.loads(p.read_text())
+        for p in sorted((home / "out" / ds / "_stages").glob("*.json"))
+    }
+    return {
+        name: {
+            "seconds": s["seconds"],
+            "peak_rss_mb": s.get("peak_rss_mb"),
+            **stage_rows(name, stages, home, ds),
+        }
+        for name, s in stages.items()
+    }
+
+
+def stage_rows(name: str, stages: dict, home: Path, ds: str) -> dict:
+    """Rows a stage read and wrote, from what the stages returned."""
+    result = stages[name]["result"]
+    if name.startswith(("extract_", "validate_")):
+        source = name.split("_", 1)[1]
+        days = stages.get(f"validate_{source}", {}).get("result", {})
+        days = days.get("days_validated") or []
+        rows_in = sum(d["input_rows"] for d in days) if days else None
+        if name.startswith("extract_"):  # what it wrote, validation read
+            return {"rows_in": rows_in, "rows_out": rows_in}
+        return {
+            "rows_in": rows_in,
+            "rows_out": sum(d["accepted_rows"] for d in days) if days else None,
+        }
+    if name == "build_features":
+        return {"rows_in": clean_lake_rows(home, ds), "rows_out": sum(result.values())}
+    if name == "train_demand_model":
+        return {"rows_in": result["metrics"]["training_rows"], "rows_out": None}
+    if name == "forecast_demand":
+        return {"rows_in": result["rows"], "rows_out": result["rows"]}
+    if name == "plan_replenishment":
+        return {"rows_in": result.get("variables"), "rows_out": result["order_lines"]}
+    return {"rows_in": None, "rows_out": None}
+
+
+def clean_lake_rows(home: Path, ds: str) -> int:
+    """Accepted rows of every validated drop up to ``ds``: what the warehouse reads."""
+    return sum(
+        json.loads(p.read_text())["accepted_rows"]
+        for p in (home / "lake/manifest").glob("*/ds=*.json")
+        if p.stem[3:] <= ds
+    )
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--size", default="S")
-    parser.add_argument("--days", type=int, default=180)
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sizes", default="S", help="comma-separated: XS,S,M,L")
     args = parser.parse_args()
-    result = {
-        "size": args.size,
-        "days": args.days,
-        "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}",
-    }
-    for mode in ("fusionloop_run", "airflow_dags_test"):
-        result[mode] = run(args.size, args.days, mode)
-    out = REPO / "bench" / "results" / f"day_{args.size}.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    text = table(result)
-    write_section(text, f"One day on the {args.size}")
+    out = REPO / "bench" / "results" / "scale.json"
+    done = json.loads(out.read_text()) if out.exists() else {}
+    machine = f"{os.cpu_count()} cores, {_memory_gb()} GB"
+    for size in args.sizes.split(","):
+
+        def save(result, size=size):
+            done[size] = result | {"machine": machine}
+            out.write_text(json.dumps(done, indent=2) + "\n")
+
+        bench_size(size, save)
+    text = render(done)
+    write_section(text)
     print(text)
     return 0
+
+
+def _memory_gb() -> int:
+    return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="generate the seeded demo market")
-    demo.add_argument("--size", default="S", choices=["XS", "S", "M"])
+    demo.add_argument("--size", default="S", choices=["XS", "S", "M", "L"])
     demo.add_argument("--days", type=int, default=180)
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--end", default="2026-01-31", help="last day of history")

@@ -13,17 +13,19 @@ from collections.abc import Callable
 
 import pandas as pd
 
-from pipeline import io
+from pipeline import io, resources
 from pipeline.settings import Settings
 from pipeline.sources import SOURCES
 
 
 def _timed(settings: Settings, ds: str, stage: str, fn: Callable[[], dict]) -> dict:
+    rss_window = resources.reset_peak_rss()
     start = time.perf_counter()
     result = fn()
     seconds = round(time.perf_counter() - start, 3)
+    peak = {"peak_rss_mb": resources.peak_rss_mb(), "peak_rss_of_stage": rss_window}
     io.write_json(
-        {"seconds": seconds, "result": result},
+        {"seconds": seconds, "result": result} | peak,
         settings.out_dir(ds) / "_stages" / f"{stage}.json",
     )
     return result

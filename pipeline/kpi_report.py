@@ -21,15 +21,25 @@ from pipeline.warehouse import query
 
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 HISTORY_DAYS = 56  # days of actuals drawn before the forecast
+ORDER_DAYS = 60  # kpi.measure's 30-day window and the one before it
 
 
 def build_kpi_report(settings: Settings, ds: str) -> dict:
     """Write the report for ``ds``; returns its path, PScore and flagged KPIs."""
     end = pd.Timestamp(ds)
-    orders = query(settings, "stg_orders", "where status = 'completed'")
-    daily = query(settings, "mart_demand_daily").merge(
-        query(settings, "stg_products")[["sku", "unit_cost_eur"]], on="sku"
+    # Only the days the report reads: on M the full history would not fit.
+    orders = query(
+        settings,
+        "stg_orders",
+        "where status = 'completed' and order_date > $since",
+        {"since": end - pd.Timedelta(days=ORDER_DAYS)},
     )
+    daily = query(
+        settings,
+        "mart_demand_daily",
+        "where sales_date > $since",
+        {"since": end - pd.Timedelta(days=HISTORY_DAYS)},
+    ).merge(query(settings, "stg_products")[["sku", "unit_cost_eur"]], on="sku")
     roi = query(settings, "mart_promotion_roi")
     actuals = kpi.measure(orders, len(query(settings, "stg_customers")), daily, roi, ds)
     table, pscore = kpi.kpi_table(

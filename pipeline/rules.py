@@ -55,7 +55,7 @@ def run_suite(typed: pd.DataFrame, src: Source, params: dict):
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     asset = context.data_sources.add_pandas(src.name).add_dataframe_asset(src.name)
     batch = asset.add_batch_definition_whole_dataframe("all").get_batch(
-        batch_parameters={"dataframe": typed.reset_index(drop=True)}
+        batch_parameters={"dataframe": numpy_numbers(typed).reset_index(drop=True)}
     )
     suite = gx.ExpectationSuite(
         name=src.name, expectations=per_drop(src.suite["expectations"])
@@ -73,6 +73,17 @@ def run_suite(typed: pd.DataFrame, src: Source, params: dict):
         if not r.success:
             rows += _failed_rows(src, r)
     return pd.DataFrame(rows, columns=FAILURE_COLUMNS), result
+
+
+def numpy_numbers(typed: pd.DataFrame) -> pd.DataFrame:
+    """``typed`` with nullable Int64/Float64 columns as float64 (nulls as NaN).
+
+    GX compares numpy numbers vectorised but calls a Python function per value
+    for pandas' nullable dtypes: on a 220k-row orders chunk that was 9 of 58 s.
+    The values compare the same (counts and prices are far below 2**53).
+    """
+    nullable = [c for c, t in typed.dtypes.items() if t.name in ("Int64", "Float64")]
+    return typed.astype(dict.fromkeys(nullable, "float64"))
 
 
 def _failed_rows(src: Source, r) -> list[dict]:

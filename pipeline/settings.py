@@ -74,6 +74,9 @@ class Settings:
     market_country: str = "DE"
     forecast_origin_step_days: int = 1
     max_training_rows: int = 20_000
+    # Scale (issue 8): how many raw rows validation holds in memory at once.
+    validation_chunk_rows: int = 250_000
+    training_read_rows: int = 1_000_000  # feature rows training reads at most
 
     @property
     def landing(self) -> Path:

@@ -18,6 +18,7 @@ import logging
 import shutil
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from pipeline import datadocs, io
 from pipeline.extract import raw_partition
@@ -48,23 +49,57 @@ def validate_source(
     _forget_days(settings, source, bad_drops)
     _stop_if_required(src, bad_drops)
     days = sorted((set(days) | _unvalidated(settings, source, ds)) - set(bad_drops))
-    validated, docs = [], None
-    if days:
-        raw = _read_raw(settings, source, days)
-        typed, failures, gx_result = check_rows(settings, src, raw, ds)
-        quarantine, accepted = _split(raw, typed, failures)
-        batch_errors = _batch_errors(settings, src, raw, quarantine)
-        _forget_days(settings, source, batch_errors)
-        _stop_if_required(src, batch_errors)
-        bad_drops |= batch_errors
-        validated = [
-            _write_day(settings, src, day, raw, accepted, quarantine)
-            for day in days
-            if day not in batch_errors
-        ]
-        docs = datadocs.write_page(settings, ds, source, gx_result)
+    validated, gx_result = [], None
+    earlier = _manifest_rows(settings, source)
+    for chunk in day_chunks(settings, source, days):
+        done, errors, gx_result = _validate_chunk(settings, src, ds, chunk, earlier)
+        validated += done
+        bad_drops |= errors
+    # The page shows the last chunk: the one holding the newest drops.
+    docs = datadocs.write_page(settings, ds, source, gx_result) if days else None
     counts = _counts_for(settings, src, ds, bad_drops)
     return counts | {"days_validated": validated, "data_docs": docs}
+
+
+def day_chunks(settings: Settings, source: str, days: list[str]) -> list[list[str]]:
+    """``days`` in order, grouped so a group holds at most
+    ``settings.validation_chunk_rows`` raw rows (a bigger day is a group alone).
+
+    A first run on a market validates years of drops: one frame of them all
+    would not fit in memory. A drop is never split, so the per-drop rules
+    (uniqueness, the share of bad rows) still see the whole drop.
+    """
+    chunks: list[list[str]] = []
+    rows_in_chunk = 0
+    for day in days:
+        rows = pq.read_metadata(raw_partition(settings, source, day)).num_rows
+        if not chunks or rows_in_chunk + rows > settings.validation_chunk_rows:
+            chunks.append([])
+            rows_in_chunk = 0
+        chunks[-1].append(day)
+        rows_in_chunk += rows
+    return chunks
+
+
+def _validate_chunk(settings, src: Source, ds: str, days, earlier: dict[str, int]):
+    """Check and write the drops of ``days``; returns their counts, the drops too
+    bad to use (day -> message) and the GX result.
+
+    ``earlier`` (day -> input rows of each drop seen so far) is updated, so the
+    next chunk compares its first drop with this chunk's last.
+    """
+    raw = _read_raw(settings, src.name, days)
+    typed, failures, gx_result = check_rows(settings, src, raw, ds)
+    quarantine, accepted = _split(raw, typed, failures)
+    batch_errors = _batch_errors(settings, src, raw, quarantine, earlier)
+    _forget_days(settings, src.name, batch_errors)
+    _stop_if_required(src, batch_errors)
+    done = [
+        _write_day(settings, src, day, raw, accepted, quarantine)
+        for day in days
+        if day not in batch_errors
+    ]
+    return done, batch_errors, gx_result
 
 
 def _read_raw(settings: Settings, source: str, days: list[str]) -> pd.DataFrame:
@@ -97,10 +132,12 @@ def _split(raw, typed, failures) -> tuple[pd.DataFrame, pd.DataFrame]:
     return quarantine, typed[~typed._row_id.isin(reasons.index)]
 
 
-def _batch_errors(settings, src, raw, quarantine) -> dict[str, str]:
-    """Drops too bad to use: day -> message naming file, rule and what to do."""
+def _batch_errors(settings, src, raw, quarantine, earlier) -> dict[str, str]:
+    """Drops too bad to use: day -> message naming file, rule and what to do.
+
+    ``earlier``: input rows per drop before these (updated with these drops).
+    """
     errors = {}
-    earlier = _manifest_rows(settings, src.name)
     for day, rows in raw.groupby("_ds"):
         path = rows._source_file.iat[0]
         bad = quarantine[quarantine._ds == day]

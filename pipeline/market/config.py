@@ -18,6 +18,7 @@ SIZES = {
     "XS": MarketSize(skus=12, locations=2, customers=300),  # tests
     "S": MarketSize(skus=50, locations=3, customers=2_000),
     "M": MarketSize(skus=2_000, locations=10, customers=200_000),
+    "L": MarketSize(skus=10_000, locations=20, customers=1_000_000),  # bench only
 }
 
 REGIONS = ["north", "south", "east", "west"]

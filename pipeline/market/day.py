@@ -91,7 +91,9 @@ def order_lines(state, sales: np.ndarray, day: pd.Timestamp, rng) -> pd.DataFram
     seconds = rng.integers(8 * 3600, 22 * 3600, len(cell))
     lines = pd.DataFrame(
         {
-            "order_id": [f"O{day:%Y%m%d}-{o:06d}" for o in order_no],
+            "order_id": np.char.add(
+                f"O{day:%Y%m%d}-", np.char.zfill(order_no.astype(str), 6)
+            ).astype(object),
             "line_no": line_no,
             "order_ts": day + pd.to_timedelta(seconds, "s"),
             "customer_id": state.customers.customer_id.to_numpy()[cust],
@@ -134,9 +136,11 @@ def _pick_customers(state, region, target, rng) -> np.ndarray:
     base_w = np.asarray(c.SEGMENT_PROPENSITY)[seg]
     out = np.empty(len(region), dtype=np.int64)
     keys = pd.Series(region).str.cat(pd.Series(target).fillna("-"), sep="|")
+    regions = cust.region.to_numpy()
+    pools = {reg: np.flatnonzero(regions == reg) for reg in set(region)}
     for key, rows in keys.groupby(keys).groups.items():
         reg, tgt = key.split("|")
-        pool = np.flatnonzero(cust.region.to_numpy() == reg)
+        pool = pools[reg]
         w = base_w[pool].copy()
         if tgt != "-":
             boost = 1 + 3 * np.asarray(c.SEGMENT_RESPONSE)[c.SEGMENTS.index(tgt)]
