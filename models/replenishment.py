@@ -31,6 +31,7 @@ import pandas as pd
 import pulp
 from scipy.special import ndtri
 
+from models.highs import BatchHiGHS, solve_summary
 from models.replenishment_lines import binding_notes, order_lines
 
 CAPACITY_SLACK_EUR_PER_UNIT = 1_000.0
@@ -53,6 +54,7 @@ class PlanConfig:
     mip_gap: float = 0.02
     threads: int = 1
     integer: bool = True  # False: the LP relaxation (fractional packs, no binaries)
+    integer_order_days: int = 0  # order days with integer packs; 0 = every day
     highs_options: tuple = ()  # extra HiGHS (name, value) options, e.g. solver=ipm
 
 
@@ -118,6 +120,8 @@ def solve_plan(
     t0 = time.perf_counter()
     inst = make_instance(position, forecast, ds, cfg)
     prob, v = build_model(inst, cfg)
+    if cfg.integer:
+        start_without_orders(inst, v)
     build_s = time.perf_counter() - t0
     status, solver = solve_model(prob, cfg)
     solve_s = time.perf_counter() - t0 - build_s
@@ -126,16 +130,23 @@ def solve_plan(
         "solver": solver,
         "build_s": round(build_s, 3),
         "solve_s": round(solve_s, 3),
-        "variables": len(prob.variables()),
+        "variables": len(prob._variables),  # registered as constraints were added
         "constraints": len(prob.constraints),
         "binaries": v["binaries"],
         "objective_eur": round(pulp.value(prob.objective) or 0.0, 2),
+        **solve_summary(prob),
     }
     notes = binding_notes(inst, v, cfg)
-    if solve_s >= 0.98 * cfg.time_limit_s:
+    if report.get("highs_status") == "Time limit reached":
+        gap = report.get("mip_gap")
+        within = (
+            "; no bound on its gap yet"
+            if gap is None
+            else f", within {gap:.1%} of the best bound"
+        )
         notes["plan"].append(
-            f"solver stopped at its {cfg.time_limit_s:.0f} s time limit: "
-            "the plan is feasible but may not be optimal"
+            f"solver stopped at its {cfg.time_limit_s:g} s time limit: "
+            f"the plan is feasible{within}"
         )
     report["binding"] = notes["plan"]
     lines = order_lines(inst, v, notes, forecast, cfg)
@@ -162,10 +173,10 @@ def make_instance(position, forecast, ds: str, cfg: PlanConfig) -> Instance:
         )
         return grid.reindex(columns=range(1, H + 1)).reindex(idx).fillna(0.0)
 
+    p50 = wide("p50_units").to_numpy()
+    pos["mean_daily_units"] = p50.mean(axis=1)
     demand = protected_daily_demand(
-        wide("p50_units").to_numpy(),
-        wide("p90_units").to_numpy(),
-        service_levels(pos, cfg),
+        p50, wide("p90_units").to_numpy(), service_levels(pos, cfg)
     )
     due = (pd.to_datetime(pos.on_order_arrival_date) - pd.Timestamp(ds)).dt.days
     day = due.fillna(1).clip(1, H).astype(int).to_numpy()
@@ -196,7 +207,10 @@ def build_model(inst: Instance, cfg: PlanConfig):
     pos, n, H = inst.pos, *inst.demand.shape
     prob = pulp.LpProblem("replenishment", pulp.LpMinimize)
     v = _order_variables(prob, inst, cfg)
-    v["stock"], v["short"] = _var_grid("stock", n, H), _var_grid("short", n, H)
+    v["stock"], v["short"] = (
+        _var_grid(prob, "stock", n, H),
+        _var_grid(prob, "short", n, H),
+    )
     _balance(prob, inst, v)
     _fix_until_first_arrival(inst, v)
     v["cap_slack"], v["cap_forced"] = _capacity(prob, inst, v["stock"], H)
@@ -221,15 +235,16 @@ def _order_variables(prob, inst: Instance, cfg: PlanConfig) -> dict:
         bound > 0, np.maximum(np.ceil(bound / pack[:, None]), moq_packs), 0
     )
     oi, ot = np.nonzero(upper)  # (row, order day - 1) of each order variable
-    kind = "Integer" if cfg.integer else "Continuous"
+    whole = integer_days(ot, cfg)
     packs = np.empty(len(oi), dtype=object)
     for k, (i, t) in enumerate(zip(oi, ot, strict=True)):
-        packs[k] = pulp.LpVariable(f"packs_{i}_{t + 1}", 0, upper[i, t], cat=kind)
-    needs_binary = ((cfg.order_cost_eur > 0) | (moq[oi] > pack[oi])) & cfg.integer
+        kind = "Integer" if whole[k] else "Continuous"
+        packs[k] = prob.add_variable(f"packs_{i}_{t + 1}", 0, upper[i, t], kind)
+    needs_binary = ((cfg.order_cost_eur > 0) | (moq[oi] > pack[oi])) & whole
     placed = np.full(len(oi), None, dtype=object)
     for k in np.flatnonzero(needs_binary):
         i, t = oi[k], ot[k]
-        placed[k] = y = pulp.LpVariable(f"placed_{i}_{t + 1}", cat="Binary")
+        placed[k] = y = prob.add_variable(f"placed_{i}_{t + 1}", cat="Binary")
         prob += pulp.LpConstraint(packs[k] - upper[i, t] * y, -1, rhs=0)
         if moq[i] > pack[i]:
             prob += pulp.LpConstraint(packs[k] - moq_packs[i, 0] * y, 1, rhs=0)
@@ -241,6 +256,15 @@ def _order_variables(prob, inst: Instance, cfg: PlanConfig) -> dict:
         "pack": pack,
         "binaries": int(np.count_nonzero(needs_binary)),
     }
+
+
+def integer_days(order_day_index: np.ndarray, cfg: PlanConfig) -> np.ndarray:
+    """Whether each order variable (0-based order day) has integer packs."""
+    if not cfg.integer:
+        return np.zeros(len(order_day_index), dtype=bool)
+    if cfg.integer_order_days <= 0:
+        return np.ones(len(order_day_index), dtype=bool)
+    return order_day_index < cfg.integer_order_days
 
 
 def _balance(prob, inst: Instance, v: dict) -> None:
@@ -262,11 +286,11 @@ def _balance(prob, inst: Instance, v: dict) -> None:
             prob += pulp.LpConstraint(expr, 0, rhs=float(rhs[i, t]))
 
 
-def _var_grid(name: str, n: int, H: int) -> np.ndarray:
+def _var_grid(prob, name: str, n: int, H: int) -> np.ndarray:
     grid = np.empty((n, H), dtype=object)
     for i in range(n):
         for t in range(H):
-            grid[i, t] = pulp.LpVariable(f"{name}_{i}_{t + 1}", 0)
+            grid[i, t] = prob.add_variable(f"{name}_{i}_{t + 1}", 0)
     return grid
 
 
@@ -316,7 +340,7 @@ def _capacity(prob, inst: Instance, stock, H) -> tuple[dict, dict]:
         for t in range(H):
             limit = max(cap, float(floor[rows, t].sum()))
             forced[(loc, t + 1)] = limit - cap
-            slack[(loc, t + 1)] = s = pulp.LpVariable(f"cap_slack_{loc}_{t + 1}", 0)
+            slack[(loc, t + 1)] = s = prob.add_variable(f"cap_slack_{loc}_{t + 1}", 0)
             terms = [(x, 1.0) for x in stock[rows, t]] + [(s, -1.0)]
             prob += pulp.LpConstraint(
                 pulp.LpAffineExpression(terms), -1, rhs=limit, name=f"cap_{loc}_{t + 1}"
@@ -341,7 +365,7 @@ def _budget(prob, pos, v: dict, H: int, cfg: PlanConfig):
         spend[p] = pulp.LpAffineExpression(
             zip(v["packs"][k], eur_per_pack[k], strict=True)
         )
-        slack[p] = s = pulp.LpVariable(f"budget_slack_{p}", 0)
+        slack[p] = s = prob.add_variable(f"budget_slack_{p}", 0)
         prob += pulp.LpConstraint(
             spend[p] - s, -1, rhs=cfg.budget_eur, name=f"budget_{p}"
         )
@@ -367,17 +391,47 @@ def _objective(prob, pos, v: dict, cfg: PlanConfig) -> None:
     terms = list(zip(stock.ravel(), hold.ravel(), strict=True))
     terms += zip(short.ravel(), lost.ravel(), strict=True)
     terms += [(y, cfg.order_cost_eur) for y in v["placed"] if y is not None]
+    terms += _linear_order_cost(pos, v, cfg)
     terms += [(s, CAPACITY_SLACK_EUR_PER_UNIT) for s in v["cap_slack"].values()]
     terms += [(s, BUDGET_SLACK_EUR_PER_EUR) for s in v["budget_slack"].values()]
     prob += pulp.LpAffineExpression(terms)
 
 
+def _linear_order_cost(pos, v: dict, cfg: PlanConfig) -> list:
+    """The fixed order cost spread over an economic lot, on continuous order days.
+
+    Past the integer order days an order has no binary, so its fixed cost is
+    charged per pack as order cost / economic order quantity (at least the MOQ
+    and one pack): what a unit costs to order when lots are sized well.
+    """
+    if cfg.order_cost_eur <= 0 or not cfg.integer or cfg.integer_order_days <= 0:
+        return []
+    k = np.flatnonzero(v["order_day"] > cfg.integer_order_days)
+    eur_per_pack = economic_order_units(pos, cfg)
+    eur_per_pack = cfg.order_cost_eur * v["pack"] / eur_per_pack
+    rows = v["order_row"][k]
+    return list(zip(v["packs"][k], eur_per_pack[rows], strict=True))
+
+
+def economic_order_units(pos: pd.DataFrame, cfg: PlanConfig) -> np.ndarray:
+    """Units of one economic order per row: sqrt(2 x daily demand x order cost /
+    holding per unit-day), at least the MOQ and one case pack."""
+    daily = pos.mean_daily_units.to_numpy()
+    hold = np.maximum(pos.holding_cost_eur_per_unit_day.to_numpy(), 1e-6)
+    eoq = np.sqrt(2 * np.maximum(daily, 1e-3) * cfg.order_cost_eur / hold)
+    return np.maximum.reduce(
+        [eoq, pos.moq_units.to_numpy(), pos.case_pack_units.to_numpy()]
+    )
+
+
 def solve_model(prob, cfg: PlanConfig) -> tuple[str, str]:
-    """Solve with HiGHS, else CBC; accept only an optimal (or gap-optimal) plan."""
+    """Solve with HiGHS from the variables' initial values (a feasible plan), else
+    CBC; accept only an optimal, gap-optimal or time-limited feasible plan."""
     attempts = [
         (
             "HiGHS",
-            lambda: pulp.HiGHS(
+            lambda: BatchHiGHS(
+                start=cfg.integer,  # an LP start only slowed HiGHS' simplex down
                 msg=False,
                 timeLimit=cfg.time_limit_s,
                 gapRel=cfg.mip_gap,
@@ -404,3 +458,23 @@ def solve_model(prob, cfg: PlanConfig) -> tuple[str, str]:
             return status, name
         errors.append(f"{name}: status {status}")
     raise RuntimeError(f"no trustworthy replenishment plan: {'; '.join(errors)}")
+
+
+def start_without_orders(inst: Instance, v: dict) -> None:
+    """Set every variable's initial value to the plan that orders nothing.
+
+    The constraints are soft, so that plan is always feasible: a solve stopped
+    by its time limit has at least it to return, and the gap says how far it is
+    from the best bound.
+    """
+    stock, short = _no_order_path(inst)
+    for grid, values in ((v["stock"], stock), (v["short"], short)):
+        for x, value in zip(grid.ravel(), values.ravel(), strict=True):
+            x.setInitialValue(float(value))
+    for x in v["packs"]:
+        x.setInitialValue(0)
+    for y in v["placed"]:
+        if y is not None:
+            y.setInitialValue(0)
+    for slack in (*v["cap_slack"].values(), *v["budget_slack"].values()):
+        slack.setInitialValue(0)

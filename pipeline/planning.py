@@ -68,4 +68,5 @@ def plan_config(settings: Settings) -> PlanConfig:
         order_cost_eur=settings.order_cost_eur,
         time_limit_s=settings.solver_time_limit_s,
         mip_gap=settings.solver_mip_gap,
+        integer_order_days=settings.plan_integer_order_days,
     )
