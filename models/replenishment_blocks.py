@@ -34,8 +34,8 @@ def solve_by_location(
 
     The solver time limit is shared out over the blocks by their rows, 60 % of
     it to the first pass, the rest to a second; the report adds ``blocks``
-    (each location's own report) and ``budget_split`` (EUR per location, only
-    when the budget bound across locations).
+    (each location's times, status and gap) and ``budget_split`` (EUR per
+    location, only when the budget bound across locations).
     """
     locations = sorted(position.location_id.unique())
     first = _solve_blocks(
@@ -108,6 +108,8 @@ def merge_reports(solved: dict, bound_from: dict) -> dict:
         for key in (
             "build_s",
             "solve_s",
+            "build_cpu_s",
+            "solve_cpu_s",
             "variables",
             "constraints",
             "binaries",
@@ -124,7 +126,7 @@ def merge_reports(solved: dict, bound_from: dict) -> dict:
         **total,
         "highs_status": (statuses - {"Optimal"} or {"Optimal"}).pop(),
         "binding": [note for r in reports for note in r["binding"]],
-        "blocks": {loc: report for loc, (_, report) in solved.items()},
+        "blocks": {loc: _brief(report) for loc, (_, report) in solved.items()},
     }
     bounds = [r.get("bound_eur") for _, r in bound_from.values()]
     if all("mip_gap" in r for r in reports):  # MILP blocks (an LP has no gap)
@@ -134,6 +136,11 @@ def merge_reports(solved: dict, bound_from: dict) -> dict:
             relative_gap(merged["objective_eur"], sum(bounds)) if known else None
         )
     return merged
+
+
+def _brief(report: dict) -> dict:
+    keys = ("build_s", "solve_s", "binaries", "highs_status", "mip_gap")
+    return {key: report[key] for key in keys if key in report}
 
 
 def relative_gap(objective: float, bound: float) -> float:

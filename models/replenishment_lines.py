@@ -65,9 +65,9 @@ def unmet_orderable_eur(inst, v, cfg) -> dict:
 
     Where the budget bound, this is how much more budget the service target needs.
     """
-    from models.replenishment import budget_periods
+    from models.replenishment import budget_periods, state_values
 
-    short = np.array([[x.value() or 0.0 for x in row] for row in v["short"]])
+    short = state_values(v, "short")
     H = short.shape[1]
     lead = inst.pos.lead_time_days.to_numpy().astype(int)
     order_day = np.arange(1, H + 1)[None, :] - lead[:, None]
