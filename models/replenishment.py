@@ -23,7 +23,7 @@ solve; see ``models/replenishment_lines.py`` for the plan's rows and notes.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from statistics import NormalDist
 
 import numpy as np
@@ -37,6 +37,7 @@ from models.replenishment_start import start_from_relaxation
 
 CAPACITY_SLACK_EUR_PER_UNIT = 1_000.0
 BUDGET_SLACK_EUR_PER_EUR = 50.0
+MIN_MILP_SHARE_OF_TIME = 0.5  # of the time limit, however long the relaxation took
 
 
 @dataclass(frozen=True)
@@ -122,9 +123,12 @@ def solve_plan(
     inst = make_instance(position, forecast, ds, cfg)
     prob, v = build_model(inst, cfg)
     build_s, build_cpu_s = time.perf_counter() - t0, time.process_time() - c0
-    if cfg.integer:
+    limit = cfg.time_limit_s
+    if cfg.integer:  # the relaxation for the start counts against the time limit
         start_from_relaxation(prob, inst, v, cfg)
-    status, solver = solve_model(prob, cfg)
+        spent = time.perf_counter() - t0 - build_s
+        limit = max(cfg.time_limit_s - spent, MIN_MILP_SHARE_OF_TIME * limit)
+    status, solver = solve_model(prob, replace(cfg, time_limit_s=limit))
     solve_s = time.perf_counter() - t0 - build_s
     report = {
         "status": status,
