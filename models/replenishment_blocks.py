@@ -144,5 +144,6 @@ def _brief(report: dict) -> dict:
 
 
 def relative_gap(objective: float, bound: float) -> float:
-    """HiGHS' relative gap: (objective - bound) / objective, 0 when both are 0."""
-    return round((objective - bound) / max(abs(objective), 1e-9), 5)
+    """HiGHS' relative gap: (objective - bound) / objective, at least 0 (the
+    blocks' own gaps can put the bound a hair above the objective)."""
+    return round(max(objective - bound, 0.0) / max(abs(objective), 1e-9), 5)
