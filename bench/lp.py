@@ -173,8 +173,9 @@ def time_blocks(position, forecast, cfg: PlanConfig, method: str) -> dict:
     }
 
 
-def runs_for(part: str, position, forecast, base: PlanConfig) -> list[dict]:
-    """The part's methods, the previous one first."""
+def runs_for(part: str, position, forecast, base: PlanConfig, old=None) -> list:
+    """The part's methods, the previous one first; ``old``: that previous
+    method's run from an earlier bench, to keep instead of running it again."""
     if part == "lp":
         cfg = replace(base, integer=False, order_cost_eur=0.0)
         return [
@@ -182,7 +183,7 @@ def runs_for(part: str, position, forecast, base: PlanConfig) -> list[dict]:
             time_blocks(position, forecast, cfg, "per location, batch interface"),
         ]
     return [
-        time_whole(position, forecast, base, "whole, no start"),
+        old or time_whole(position, forecast, base, "whole, no start"),
         time_blocks(position, forecast, base, "per location, rounded start"),
         time_blocks(
             position,
@@ -201,6 +202,11 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, default=120.0, help="MILP, s")
     ap.add_argument("--part", default="lp,milp")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument(
+        "--keep-previous",
+        action="store_true",
+        help="keep the previous method's MILP run from bench/results/lp.json",
+    )
     args = ap.parse_args()
     position, forecast = synthetic_instance(args.skus, args.locations, args.horizon)
     base = PlanConfig(
@@ -222,7 +228,8 @@ def main() -> None:
     }
     for part in args.part.split(","):
         load = _load()
-        runs = runs_for(part, position, forecast, base)
+        before = result["parts"].get(part, {}).get("runs", [None])[0]
+        runs = runs_for(part, position, forecast, base, args.keep_previous and before)
         for r in runs:
             print(json.dumps(r))
         result["parts"][part] = {"runs": runs, "load": [load, _load()]}
@@ -272,12 +279,11 @@ def table(result: dict, args) -> str:
         ]
         for r in got["runs"]:
             rows.append(
-                f"| {r['method']} | {r['status']} | {r['build_s']} "
-                f"({r['build_cpu_s']}) | {r['solve_s']} "
-                f"({_num(r['solve_cpu_s'], 1)}) | "
-                f"{r['variables']:,} | {r['constraints']:,} | "
-                f"{_num(r['objective_eur'])} | {_pct(r.get('mip_gap'))} | "
-                f"{_num(r.get('bound_eur'))} |"
+                f"| {r['method']} | {r['status']} | {_num(r['build_s'], 2)} "
+                f"({_num(r['build_cpu_s'], 2)}) | {_num(r['solve_s'], 2)} "
+                f"({_num(r['solve_cpu_s'], 2)}) | {_num(r['variables'])} | "
+                f"{_num(r['constraints'])} | {_num(r['objective_eur'])} | "
+                f"{_pct(r.get('mip_gap'))} | {_num(r.get('bound_eur'))} |"
             )
     return "\n".join(rows) + "\n"
 

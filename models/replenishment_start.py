@@ -18,14 +18,20 @@ import pulp
 from models.highs import BatchHiGHS
 
 
-def start_from_relaxation(prob, inst, v: dict, cfg) -> None:
-    """Set every variable's initial value from the rounded LP relaxation."""
-    relaxed = solve_relaxation(prob, v, cfg)
+def start_from_relaxation(prob, inst, v: dict, cfg) -> float | None:
+    """Set every variable's initial value from the rounded LP relaxation.
+
+    Returns the relaxation's optimal objective (EUR), a lower bound on the
+    MILP's, or None when the relaxation was not solved to optimality.
+    """
+    relaxed, bound = solve_relaxation(prob, v, cfg)
     set_start(inst, v, cfg, rounded_packs(inst, v, relaxed, cfg))
+    return bound
 
 
-def solve_relaxation(prob, v: dict, cfg) -> np.ndarray:
-    """Packs per order variable in the LP relaxation (zeros if it fails)."""
+def solve_relaxation(prob, v: dict, cfg) -> tuple[np.ndarray, float | None]:
+    """(Packs per order variable, objective) of the LP relaxation; zeros and
+    None if it was not solved to optimality."""
     integer = [x for x in prob.variables() if x.cat == pulp.LpInteger]
     for x in integer:
         x.cat = pulp.LpContinuous
@@ -33,16 +39,17 @@ def solve_relaxation(prob, v: dict, cfg) -> np.ndarray:
         # The same thread count as the MILP: HiGHS' scheduler keeps the first
         # one it was given, and a later solve asking for another fails.
         solver = BatchHiGHS(msg=False, timeLimit=cfg.time_limit_s, threads=cfg.threads)
-        code = prob.solve(solver)
-        ok = pulp.LpStatus[code] == "Optimal"
+        prob.solve(solver)
+        ok = prob.solverModel.getModelStatus().name == "kOptimal"
     except pulp.PulpSolverError:
         ok = False
     finally:
         for x in integer:
             x.cat = pulp.LpInteger
     if not ok:
-        return np.zeros(len(v["packs"]))
-    return np.array([x.value() or 0.0 for x in v["packs"]])
+        return np.zeros(len(v["packs"])), None
+    packs = np.array([x.value() or 0.0 for x in v["packs"]])
+    return packs, float(prob.solverModel.getInfo().objective_function_value)
 
 
 def rounded_packs(inst, v: dict, relaxed: np.ndarray, cfg) -> np.ndarray:

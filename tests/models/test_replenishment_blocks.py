@@ -81,3 +81,14 @@ def test_integer_orders_on_the_first_day_only_keep_the_first_days_order():
     day1 = first[first.order_date == pd.Timestamp("2026-02-01")]
     assert day1.order_qty_units.tolist() == full.order_qty_units.tolist() == [15]
     assert report["binaries"] == 1 < full_report["binaries"]
+
+
+def test_without_a_bound_from_highs_the_gap_is_against_the_relaxation():
+    from models.replenishment import _bound_from_relaxation
+
+    report = {"objective_eur": 200.0, "mip_gap": None, "bound_eur": None}
+    _bound_from_relaxation(report, 150.0)
+    assert report["mip_gap"] == 0.25 and report["bound_eur"] == 150.0
+    proved = {"objective_eur": 200.0, "mip_gap": 0.01, "bound_eur": 198.0}
+    _bound_from_relaxation(proved, 150.0)
+    assert proved["mip_gap"] == 0.01 and proved["bound_eur"] == 198.0
