@@ -285,7 +285,29 @@ def table(result: dict, args) -> str:
                 f"{_num(r['constraints'])} | {_num(r['objective_eur'])} | "
                 f"{_pct(r.get('mip_gap'))} | {_num(r.get('bound_eur'))} |"
             )
+        rows += ["", verdict(part, got["runs"], result["time_limit_s"])]
     return "\n".join(rows) + "\n"
+
+
+def verdict(part: str, runs: list[dict], limit_s: float) -> str:
+    """The part's target in one sentence, from the last (current) run."""
+    now = runs[-1] if part == "milp" else runs[1]
+    total = (now["build_s"] or 0) + (now["solve_s"] or 0)
+    if part == "lp":
+        met = total <= 30 and now["build_s"] <= now["solve_s"]
+        return (
+            f"Target: built and solved in <= 30 s with build <= solve. Per "
+            f"location: {now['build_s']:.1f} + {now['solve_s']:.1f} = "
+            f"{total:.1f} s ({'met' if met else 'not met'}; the whole model "
+            f"{(runs[0]['build_s'] or 0) + (runs[0]['solve_s'] or 0):.1f} s)."
+        )
+    gap = "no gap" if now.get("mip_gap") is None else f"gap {now['mip_gap']:.1%}"
+    return (
+        f"Target: the real plan within its {limit_s:.0f} s time limit, with the gap "
+        f"it reports. Current method: solver part {now['solve_s']:.1f} s after a "
+        f"{now['build_s']:.1f} s build, {gap}; the previous method: "
+        f"{runs[0]['status']}."
+    )
 
 
 def _num(x, digits: int = 0) -> str:
