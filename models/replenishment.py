@@ -23,7 +23,7 @@ solve; see ``models/replenishment_lines.py`` for the plan's rows and notes.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from statistics import NormalDist
 
 import numpy as np
@@ -31,10 +31,13 @@ import pandas as pd
 import pulp
 from scipy.special import ndtri
 
+from models.highs import BatchHiGHS, solve_summary
 from models.replenishment_lines import binding_notes, order_lines
+from models.replenishment_start import start_from_relaxation
 
 CAPACITY_SLACK_EUR_PER_UNIT = 1_000.0
 BUDGET_SLACK_EUR_PER_EUR = 50.0
+MIN_MILP_SHARE_OF_TIME = 0.5  # of the time limit, however long the relaxation took
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class PlanConfig:
     mip_gap: float = 0.02
     threads: int = 1
     integer: bool = True  # False: the LP relaxation (fractional packs, no binaries)
+    integer_order_days: int = 0  # order days with integer packs; 0 = every day
     highs_options: tuple = ()  # extra HiGHS (name, value) options, e.g. solver=ipm
 
 
@@ -115,27 +119,44 @@ def solve_plan(
     horizon_day, p50_units, p90_units. The report carries build and solve
     seconds apart, the model's size and the binding constraints in words.
     """
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     inst = make_instance(position, forecast, ds, cfg)
     prob, v = build_model(inst, cfg)
-    build_s = time.perf_counter() - t0
-    status, solver = solve_model(prob, cfg)
+    build_s, build_cpu_s = time.perf_counter() - t0, time.process_time() - c0
+    limit, relaxed_bound = cfg.time_limit_s, None
+    if cfg.integer:  # the relaxation for the start counts against the time limit
+        relaxed_bound = start_from_relaxation(prob, inst, v, cfg)
+        spent = time.perf_counter() - t0 - build_s
+        limit = max(cfg.time_limit_s - spent, MIN_MILP_SHARE_OF_TIME * limit)
+    status, solver = solve_model(prob, replace(cfg, time_limit_s=limit))
     solve_s = time.perf_counter() - t0 - build_s
     report = {
         "status": status,
         "solver": solver,
         "build_s": round(build_s, 3),
         "solve_s": round(solve_s, 3),
-        "variables": len(prob.variables()),
+        # CPU seconds of the process (all threads): wall time on a shared machine
+        # says more about the neighbours than about the plan.
+        "build_cpu_s": round(build_cpu_s, 3),
+        "solve_cpu_s": round(time.process_time() - c0 - build_cpu_s, 3),
+        "variables": len(prob._variables),  # registered as constraints were added
         "constraints": len(prob.constraints),
         "binaries": v["binaries"],
         "objective_eur": round(pulp.value(prob.objective) or 0.0, 2),
+        **solve_summary(prob),
     }
+    _bound_from_relaxation(report, relaxed_bound)
     notes = binding_notes(inst, v, cfg)
-    if solve_s >= 0.98 * cfg.time_limit_s:
+    if report.get("highs_status") == "Time limit reached":
+        gap = report.get("mip_gap")
+        within = (
+            "; no bound on its gap yet"
+            if gap is None
+            else f", within {gap:.1%} of the best bound"
+        )
         notes["plan"].append(
-            f"solver stopped at its {cfg.time_limit_s:.0f} s time limit: "
-            "the plan is feasible but may not be optimal"
+            f"solver stopped at its {cfg.time_limit_s:g} s time limit: "
+            f"the plan is feasible{within}"
         )
     report["binding"] = notes["plan"]
     lines = order_lines(inst, v, notes, forecast, cfg)
@@ -144,6 +165,18 @@ def solve_plan(
     report["order_lines_next_day"] = int((lines.order_date == first).sum())
     report["order_cost_eur"] = round(float(lines.order_cost_eur.sum()), 2)
     return lines, report
+
+
+def _bound_from_relaxation(report: dict, relaxed_bound: float | None) -> None:
+    """Where HiGHS stopped before proving a bound, the LP relaxation's optimum
+    is one: report the gap against it (weaker, but a gap all the same)."""
+    if report.get("mip_gap", 0) is not None or relaxed_bound is None:
+        return
+    objective = report["objective_eur"]
+    report["bound_eur"] = round(relaxed_bound, 2)
+    gap = max(objective - relaxed_bound, 0.0) / max(abs(objective), 1e-9)
+    report["mip_gap"] = round(gap, 5)
+    report["bound_from"] = "LP relaxation"
 
 
 def make_instance(position, forecast, ds: str, cfg: PlanConfig) -> Instance:
@@ -162,10 +195,10 @@ def make_instance(position, forecast, ds: str, cfg: PlanConfig) -> Instance:
         )
         return grid.reindex(columns=range(1, H + 1)).reindex(idx).fillna(0.0)
 
+    p50 = wide("p50_units").to_numpy()
+    pos["mean_daily_units"] = p50.mean(axis=1)
     demand = protected_daily_demand(
-        wide("p50_units").to_numpy(),
-        wide("p90_units").to_numpy(),
-        service_levels(pos, cfg),
+        p50, wide("p90_units").to_numpy(), service_levels(pos, cfg)
     )
     due = (pd.to_datetime(pos.on_order_arrival_date) - pd.Timestamp(ds)).dt.days
     day = due.fillna(1).clip(1, H).astype(int).to_numpy()
@@ -193,13 +226,12 @@ def order_bounds(inst: Instance) -> np.ndarray:
 
 def build_model(inst: Instance, cfg: PlanConfig):
     """The MILP and a dict of its variable arrays (object arrays of LpVariable)."""
-    pos, n, H = inst.pos, *inst.demand.shape
+    pos, H = inst.pos, inst.demand.shape[1]
     prob = pulp.LpProblem("replenishment", pulp.LpMinimize)
     v = _order_variables(prob, inst, cfg)
-    v["stock"], v["short"] = _var_grid("stock", n, H), _var_grid("short", n, H)
+    _state_variables(prob, inst, v)
     _balance(prob, inst, v)
-    _fix_until_first_arrival(inst, v)
-    v["cap_slack"], v["cap_forced"] = _capacity(prob, inst, v["stock"], H)
+    v["cap_slack"], v["cap_forced"] = _capacity(prob, inst, v, H)
     v["budget_slack"], v["spend"] = _budget(prob, pos, v, H, cfg)
     _objective(prob, pos, v, cfg)
     return prob, v
@@ -221,15 +253,16 @@ def _order_variables(prob, inst: Instance, cfg: PlanConfig) -> dict:
         bound > 0, np.maximum(np.ceil(bound / pack[:, None]), moq_packs), 0
     )
     oi, ot = np.nonzero(upper)  # (row, order day - 1) of each order variable
-    kind = "Integer" if cfg.integer else "Continuous"
+    whole = integer_days(ot, cfg)
     packs = np.empty(len(oi), dtype=object)
     for k, (i, t) in enumerate(zip(oi, ot, strict=True)):
-        packs[k] = pulp.LpVariable(f"packs_{i}_{t + 1}", 0, upper[i, t], cat=kind)
-    needs_binary = ((cfg.order_cost_eur > 0) | (moq[oi] > pack[oi])) & cfg.integer
+        kind = "Integer" if whole[k] else "Continuous"
+        packs[k] = prob.add_variable(f"packs_{i}_{t + 1}", 0, upper[i, t], kind)
+    needs_binary = ((cfg.order_cost_eur > 0) | (moq[oi] > pack[oi])) & whole
     placed = np.full(len(oi), None, dtype=object)
     for k in np.flatnonzero(needs_binary):
         i, t = oi[k], ot[k]
-        placed[k] = y = pulp.LpVariable(f"placed_{i}_{t + 1}", cat="Binary")
+        placed[k] = y = prob.add_variable(f"placed_{i}_{t + 1}", cat="Binary")
         prob += pulp.LpConstraint(packs[k] - upper[i, t] * y, -1, rhs=0)
         if moq[i] > pack[i]:
             prob += pulp.LpConstraint(packs[k] - moq_packs[i, 0] * y, 1, rhs=0)
@@ -243,9 +276,50 @@ def _order_variables(prob, inst: Instance, cfg: PlanConfig) -> dict:
     }
 
 
+def integer_days(order_day_index: np.ndarray, cfg: PlanConfig) -> np.ndarray:
+    """Whether each order variable (0-based order day) has integer packs."""
+    if not cfg.integer:
+        return np.zeros(len(order_day_index), dtype=bool)
+    if cfg.integer_order_days <= 0:
+        return np.ones(len(order_day_index), dtype=bool)
+    return order_day_index < cfg.integer_order_days
+
+
+def _state_variables(prob, inst: Instance, v: dict) -> None:
+    """Stock and unmet demand per row and day, shape (n, H) each.
+
+    Until the first day an order can arrive they are what today's stock and
+    open orders make them: those cells are constants (``stock_fixed``,
+    ``short_fixed``; None in the variable grids), left out of the objective so
+    the MIP gap measures only what decisions change. Fewer variables also
+    make the model quicker to build: a third of the cells at 2-7 days' lead.
+    """
+    n, H = inst.demand.shape
+    lead = inst.pos.lead_time_days.to_numpy().astype(int)
+    first = np.full(n, H + 1)
+    rows = v["order_row"]
+    np.minimum.at(first, rows, v["order_day"] + lead[rows])
+    v["free"] = free = np.arange(1, H + 1)[None, :] >= first[:, None]
+    v["stock_fixed"], v["short_fixed"] = _no_order_path(inst)
+    cells = np.nonzero(free)
+    for name in ("stock", "short"):
+        v[name] = grid = np.full((n, H), None, dtype=object)
+        for i, t in zip(*cells, strict=True):
+            grid[i, t] = prob.add_variable(f"{name}_{i}_{t + 1}", 0)
+
+
+def state_values(v: dict, name: str) -> np.ndarray:
+    """Solved ``stock`` or ``short`` per row and day, constants included."""
+    values = v[f"{name}_fixed"].copy()
+    rows, days = np.nonzero(v["free"])
+    values[rows, days] = [x.value() or 0.0 for x in v[name][rows, days]]
+    return values
+
+
 def _balance(prob, inst: Instance, v: dict) -> None:
-    """Stock today = stock yesterday + arrivals - protected demand + unmet demand."""
-    stock, short, pack = v["stock"], v["short"], v["pack"]
+    """Stock today = stock yesterday + arrivals - protected demand + unmet demand,
+    from the first day an order can arrive (before it, all is constant)."""
+    stock, short, pack, free = v["stock"], v["short"], v["pack"], v["free"]
     n, H = stock.shape
     lead = inst.pos.lead_time_days.to_numpy().astype(int)
     incoming = [[] for _ in range(n * H)]  # (packs variable, -units per pack)
@@ -253,21 +327,14 @@ def _balance(prob, inst: Instance, v: dict) -> None:
         incoming[i * H + t + lead[i]].append((x, -pack[i]))
     rhs = inst.arrivals - inst.demand
     rhs[:, 0] += inst.pos.on_hand_units.to_numpy()
-    for i in range(n):
-        for t in range(H):
-            terms = [(stock[i, t], 1.0), (short[i, t], -1.0), *incoming[i * H + t]]
-            if t > 0:
-                terms.append((stock[i, t - 1], -1.0))
-            expr = pulp.LpAffineExpression(terms)
-            prob += pulp.LpConstraint(expr, 0, rhs=float(rhs[i, t]))
-
-
-def _var_grid(name: str, n: int, H: int) -> np.ndarray:
-    grid = np.empty((n, H), dtype=object)
-    for i in range(n):
-        for t in range(H):
-            grid[i, t] = pulp.LpVariable(f"{name}_{i}_{t + 1}", 0)
-    return grid
+    for i, t in zip(*np.nonzero(free), strict=True):
+        terms = [(stock[i, t], 1.0), (short[i, t], -1.0), *incoming[i * H + t]]
+        right = float(rhs[i, t])
+        if t > 0 and free[i, t - 1]:
+            terms.append((stock[i, t - 1], -1.0))
+        elif t > 0:
+            right += float(v["stock_fixed"][i, t - 1])
+        prob += pulp.LpConstraint(pulp.LpAffineExpression(terms), 0, rhs=right)
 
 
 def stock_without_orders(inst: Instance) -> np.ndarray:
@@ -279,30 +346,20 @@ def stock_without_orders(inst: Instance) -> np.ndarray:
     return _no_order_path(inst)[0]
 
 
-def _no_order_path(inst: Instance) -> tuple[np.ndarray, np.ndarray]:
-    """(stock, unmet demand) each day if nothing more were ordered."""
+def _no_order_path(inst: Instance, new_arrivals=None) -> tuple[np.ndarray, np.ndarray]:
+    """(stock, unmet demand) each day if nothing more were ordered, or if only
+    ``new_arrivals`` (units, shape (n, H)) came in besides the open orders."""
     stock, short = np.zeros_like(inst.demand), np.zeros_like(inst.demand)
     left = inst.pos.on_hand_units.to_numpy().astype(float)
+    arrivals = inst.arrivals if new_arrivals is None else inst.arrivals + new_arrivals
     for t in range(inst.demand.shape[1]):
-        left = left + inst.arrivals[:, t] - inst.demand[:, t]
+        left = left + arrivals[:, t] - inst.demand[:, t]
         stock[:, t], short[:, t] = np.clip(left, 0, None), np.clip(-left, 0, None)
         left = stock[:, t]
     return stock, short
 
 
-def _fix_until_first_arrival(inst: Instance, v: dict) -> None:
-    """Until an order placed tomorrow can arrive, stock and unmet demand are what
-    today's stock and open orders make them: fix them (their cost is left out of
-    the objective, so the MIP gap measures only what decisions can change)."""
-    stock, short = _no_order_path(inst)
-    lead = inst.pos.lead_time_days.to_numpy().astype(int)
-    rows, days = np.nonzero(np.arange(1, stock.shape[1] + 1) <= lead[:, None])
-    for i, t in zip(rows, days, strict=True):
-        for grid, value in ((v["stock"], stock[i, t]), (v["short"], short[i, t])):
-            grid[i, t].lowBound = grid[i, t].upBound = float(value)
-
-
-def _capacity(prob, inst: Instance, stock, H) -> tuple[dict, dict]:
+def _capacity(prob, inst: Instance, v: dict, H: int) -> tuple[dict, dict]:
     """Stock per location and day within capacity, or the slack says how far not.
 
     The limit is raised to the stock already forced on a day (penalising what
@@ -311,15 +368,19 @@ def _capacity(prob, inst: Instance, stock, H) -> tuple[dict, dict]:
     """
     pos, slack, forced = inst.pos, {}, {}
     floor = stock_without_orders(inst)
+    fixed_stock = np.where(v["free"], 0.0, v["stock_fixed"])
     for loc, rows in pos.groupby("location_id", sort=True).indices.items():
         cap = float(pos.capacity_units.iat[rows[0]])
         for t in range(H):
             limit = max(cap, float(floor[rows, t].sum()))
             forced[(loc, t + 1)] = limit - cap
-            slack[(loc, t + 1)] = s = pulp.LpVariable(f"cap_slack_{loc}_{t + 1}", 0)
-            terms = [(x, 1.0) for x in stock[rows, t]] + [(s, -1.0)]
+            slack[(loc, t + 1)] = s = prob.add_variable(f"cap_slack_{loc}_{t + 1}", 0)
+            terms = [(x, 1.0) for x in v["stock"][rows, t] if x is not None]
             prob += pulp.LpConstraint(
-                pulp.LpAffineExpression(terms), -1, rhs=limit, name=f"cap_{loc}_{t + 1}"
+                pulp.LpAffineExpression([*terms, (s, -1.0)]),
+                -1,
+                rhs=limit - float(fixed_stock[rows, t].sum()),
+                name=f"cap_{loc}_{t + 1}",
             )
     return slack, forced
 
@@ -341,7 +402,7 @@ def _budget(prob, pos, v: dict, H: int, cfg: PlanConfig):
         spend[p] = pulp.LpAffineExpression(
             zip(v["packs"][k], eur_per_pack[k], strict=True)
         )
-        slack[p] = s = pulp.LpVariable(f"budget_slack_{p}", 0)
+        slack[p] = s = prob.add_variable(f"budget_slack_{p}", 0)
         prob += pulp.LpConstraint(
             spend[p] - s, -1, rhs=cfg.budget_eur, name=f"budget_{p}"
         )
@@ -357,27 +418,53 @@ def lost_sale_eur(pos: pd.DataFrame, goodwill_pct: float) -> np.ndarray:
 def _objective(prob, pos, v: dict, cfg: PlanConfig) -> None:
     """Holding + lost sales + fixed order costs + penalised slack, in EUR,
     from the first day an order can arrive."""
-    stock, short = v["stock"], v["short"]
-    H = stock.shape[1]
-    # Fixed until an order can arrive (see _fix_until_first_arrival).
-    lead = pos.lead_time_days.to_numpy()[:, None]
-    decidable = np.arange(1, H + 1)[None, :] > lead
-    hold = pos.holding_cost_eur_per_unit_day.to_numpy()[:, None] * decidable
-    lost = lost_sale_eur(pos, cfg.lost_sale_goodwill_pct)[:, None] * decidable
-    terms = list(zip(stock.ravel(), hold.ravel(), strict=True))
-    terms += zip(short.ravel(), lost.ravel(), strict=True)
+    rows, days = np.nonzero(v["free"])  # constant before (see _state_variables)
+    hold = pos.holding_cost_eur_per_unit_day.to_numpy()[rows]
+    lost = lost_sale_eur(pos, cfg.lost_sale_goodwill_pct)[rows]
+    terms = list(zip(v["stock"][rows, days], hold, strict=True))
+    terms += zip(v["short"][rows, days], lost, strict=True)
     terms += [(y, cfg.order_cost_eur) for y in v["placed"] if y is not None]
+    terms += _linear_order_cost(pos, v, cfg)
     terms += [(s, CAPACITY_SLACK_EUR_PER_UNIT) for s in v["cap_slack"].values()]
     terms += [(s, BUDGET_SLACK_EUR_PER_EUR) for s in v["budget_slack"].values()]
     prob += pulp.LpAffineExpression(terms)
 
 
+def _linear_order_cost(pos, v: dict, cfg: PlanConfig) -> list:
+    """The fixed order cost spread over an economic lot, on continuous order days.
+
+    Past the integer order days an order has no binary, so its fixed cost is
+    charged per pack as order cost / economic order quantity (at least the MOQ
+    and one pack): what a unit costs to order when lots are sized well.
+    """
+    if cfg.order_cost_eur <= 0 or not cfg.integer or cfg.integer_order_days <= 0:
+        return []
+    k = np.flatnonzero(v["order_day"] > cfg.integer_order_days)
+    eur_per_pack = economic_order_units(pos, cfg)
+    eur_per_pack = cfg.order_cost_eur * v["pack"] / eur_per_pack
+    rows = v["order_row"][k]
+    return list(zip(v["packs"][k], eur_per_pack[rows], strict=True))
+
+
+def economic_order_units(pos: pd.DataFrame, cfg: PlanConfig) -> np.ndarray:
+    """Units of one economic order per row: sqrt(2 x daily demand x order cost /
+    holding per unit-day), at least the MOQ and one case pack."""
+    daily = pos.mean_daily_units.to_numpy()
+    hold = np.maximum(pos.holding_cost_eur_per_unit_day.to_numpy(), 1e-6)
+    eoq = np.sqrt(2 * np.maximum(daily, 1e-3) * cfg.order_cost_eur / hold)
+    return np.maximum.reduce(
+        [eoq, pos.moq_units.to_numpy(), pos.case_pack_units.to_numpy()]
+    )
+
+
 def solve_model(prob, cfg: PlanConfig) -> tuple[str, str]:
-    """Solve with HiGHS, else CBC; accept only an optimal (or gap-optimal) plan."""
+    """Solve with HiGHS from the variables' initial values (a feasible plan), else
+    CBC; accept only an optimal, gap-optimal or time-limited feasible plan."""
     attempts = [
         (
             "HiGHS",
-            lambda: pulp.HiGHS(
+            lambda: BatchHiGHS(
+                start=cfg.integer,  # an LP start only slowed HiGHS' simplex down
                 msg=False,
                 timeLimit=cfg.time_limit_s,
                 gapRel=cfg.mip_gap,

@@ -65,9 +65,9 @@ def unmet_orderable_eur(inst, v, cfg) -> dict:
 
     Where the budget bound, this is how much more budget the service target needs.
     """
-    from models.replenishment import budget_periods
+    from models.replenishment import budget_periods, state_values
 
-    short = np.array([[x.value() or 0.0 for x in row] for row in v["short"]])
+    short = state_values(v, "short")
     H = short.shape[1]
     lead = inst.pos.lead_time_days.to_numpy().astype(int)
     order_day = np.arange(1, H + 1)[None, :] - lead[:, None]
@@ -130,11 +130,16 @@ def order_lines(inst, v, notes: dict, forecast: pd.DataFrame, cfg) -> pd.DataFra
     keys = pd.MultiIndex.from_frame(lines[["sku", "location_id"]])
     lines["forecast_p50_units"] = horizon.p50_units.reindex(keys).round(1).to_numpy()
     lines["forecast_p90_units"] = horizon.p90_units.reindex(keys).round(1).to_numpy()
+    return by_urgency(lines)[PLAN_COLUMNS]
+
+
+def by_urgency(lines: pd.DataFrame) -> pd.DataFrame:
+    """Lines most urgent first: earliest projected stock-out, then order date."""
     urgency = lines.projected_stockout_date.fillna(pd.Timestamp.max)
     order = np.lexsort(
         (lines.location_id, lines.sku, lines.order_date, urgency.to_numpy())
     )
-    return lines.iloc[order].reset_index(drop=True)[PLAN_COLUMNS]
+    return lines.iloc[order].reset_index(drop=True)
 
 
 def _days_of_cover(inst) -> np.ndarray:

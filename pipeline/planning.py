@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 
-from models.replenishment import PlanConfig, solve_plan
+from models.replenishment import PlanConfig
+from models.replenishment_blocks import solve_by_location
 from models.replenishment_lines import PLAN_COLUMNS
 from pipeline import io
 from pipeline.importer import plan_flag, read_manifest
@@ -24,7 +25,7 @@ def plan_replenishment(settings: Settings, ds: str) -> dict:
     manifest = read_manifest(settings.landing)
     if manifest and manifest["plan"] == "skip" and manifest["plan_assumptions"]:
         return _skipped_plan(settings, ds, manifest)
-    lines, report = solve_plan(position, forecast, ds, cfg)
+    lines, report = solve_by_location(position, forecast, ds, cfg)
     flag = plan_flag(manifest)
     if flag:  # imported exports lacked inventory or costs: say so on every line
         lines["reason"] = [
@@ -68,4 +69,5 @@ def plan_config(settings: Settings) -> PlanConfig:
         order_cost_eur=settings.order_cost_eur,
         time_limit_s=settings.solver_time_limit_s,
         mip_gap=settings.solver_mip_gap,
+        integer_order_days=settings.plan_integer_order_days,
     )

@@ -63,6 +63,9 @@ class Settings:
     # holding cost it saves (1: it must pay for itself; inf: no such test).
     markdown_discount_per_holding_eur: float = 1.0
     sim_retrain_every_days: int = 7  # simulate: retrain weekly, reuse the model between
+    # Order days with whole case packs and MOQ binaries; later days of the rolling
+    # horizon are continuous at an EOQ-spread order cost (0: every day integer).
+    plan_integer_order_days: int = 1
     pii_key: str = field(default="", repr=False)
     # Data quality gate (validation): when a batch is too bad to use at all.
     max_bad_row_share: float = 0.2  # more failing rows than this fails the drop

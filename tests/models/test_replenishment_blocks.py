@@ -1,0 +1,94 @@
+"""The plan solved per location equals the whole plan, or says how far it may be."""
+
+import pandas as pd
+
+from models.replenishment import PlanConfig, solve_plan
+from models.replenishment_blocks import solve_by_location
+from tests.models.test_replenishment import DS, _forecast, _position
+
+KEY = ["location_id", "sku", "order_date"]
+
+
+def _two_locations(l1: dict, l2: dict) -> pd.DataFrame:
+    return pd.concat(
+        [_position(location_id="L1", **l1), _position(location_id="L2", **l2)]
+    )
+
+
+def _cfg(**over) -> PlanConfig:
+    base = dict(horizon_days=6, order_cost_eur=0.0, budget_eur=1e6)
+    return PlanConfig(**(base | over))
+
+
+def _orders(lines: pd.DataFrame) -> list[tuple]:
+    cols = [*KEY, "order_qty_units"]
+    return sorted(map(tuple, lines[cols].astype(str).to_numpy()))
+
+
+def test_per_location_plan_is_the_whole_plan_when_the_budget_is_loose():
+    # L1: capacity 20 splits one order into two (20 + 30); L2: the MOQ of 10
+    # and a 25 EUR order cost make one order of 15.
+    pos = _two_locations(
+        dict(on_hand_units=0, lead_time_days=1, capacity_units=20),
+        dict(on_hand_units=0, lead_time_days=1, moq_units=10),
+    )
+    forecast = pd.concat(
+        [
+            _forecast(units=10.0, locations=("L1",), horizon=6),
+            _forecast(units=3.0, locations=("L2",), horizon=6),
+        ]
+    )
+    cfg = _cfg(order_cost_eur=25.0)
+    whole, whole_report = solve_plan(pos, forecast, DS, cfg)
+    split, report = solve_by_location(pos, forecast, DS, cfg)
+    assert _orders(split) == _orders(whole)
+    assert sorted(split[split.location_id == "L1"].order_qty_units) == [20, 30]
+    assert split[split.location_id == "L2"].order_qty_units.tolist() == [15]
+    assert report["objective_eur"] == whole_report["objective_eur"]
+    assert set(report["blocks"]) == {"L1", "L2"} and "budget_split" not in report
+    assert list(split.columns) == list(whole.columns)
+
+
+def test_a_budget_binding_across_locations_is_split_and_kept():
+    # Each location alone would buy 15 units at 10 EUR (3 a day, days 2..6);
+    # together they may spend 150 EUR: 75 EUR each, after their equal spend.
+    pos = _two_locations(
+        dict(on_hand_units=0, lead_time_days=1), dict(on_hand_units=0, lead_time_days=1)
+    )
+    forecast = _forecast(units=3.0, locations=("L1", "L2"), horizon=6)
+    cfg = _cfg(budget_eur=150.0)
+    split, report = solve_by_location(pos, forecast, DS, cfg)
+    whole, whole_report = solve_plan(pos, forecast, DS, cfg)
+    assert split.order_cost_eur.sum() <= 150.0 + 1e-6
+    assert report["budget_split"] == {"L1": 75.0, "L2": 75.0}
+    assert report["binding"][0].startswith("budget binds across locations")
+    assert split.groupby("location_id").order_qty_units.sum().tolist() == [7, 7]
+    # The first pass relaxes the budget: a bound under both plans' costs.
+    assert report["bound_eur"] <= whole_report["objective_eur"] + 1e-6
+    assert report["bound_eur"] <= report["objective_eur"] + 1e-6
+    assert whole.order_qty_units.sum() == 15
+
+
+def test_integer_orders_on_the_first_day_only_keep_the_first_days_order():
+    # The MOQ instance (3 a day, MOQ 10, 25 EUR an order, lead 1): the whole
+    # MILP orders 15 on day 1. With later days continuous at an EOQ-spread
+    # order cost, day 1 keeps that order, with one binary instead of five.
+    pos = _position(on_hand_units=0, lead_time_days=1, moq_units=10)
+    forecast = _forecast(units=3.0, horizon=6)
+    full, full_report = solve_plan(pos, forecast, DS, _cfg(order_cost_eur=25.0))
+    cfg = _cfg(order_cost_eur=25.0, integer_order_days=1)
+    first, report = solve_plan(pos, forecast, DS, cfg)
+    day1 = first[first.order_date == pd.Timestamp("2026-02-01")]
+    assert day1.order_qty_units.tolist() == full.order_qty_units.tolist() == [15]
+    assert report["binaries"] == 1 < full_report["binaries"]
+
+
+def test_without_a_bound_from_highs_the_gap_is_against_the_relaxation():
+    from models.replenishment import _bound_from_relaxation
+
+    report = {"objective_eur": 200.0, "mip_gap": None, "bound_eur": None}
+    _bound_from_relaxation(report, 150.0)
+    assert report["mip_gap"] == 0.25 and report["bound_eur"] == 150.0
+    proved = {"objective_eur": 200.0, "mip_gap": 0.01, "bound_eur": 198.0}
+    _bound_from_relaxation(proved, 150.0)
+    assert proved["mip_gap"] == 0.01 and proved["bound_eur"] == 198.0
