@@ -126,6 +126,11 @@ def order_lines(inst, v, notes: dict, forecast: pd.DataFrame, cfg) -> pd.DataFra
         }
     )
     lines["reason"] = [_reason(r) for r in lines.itertuples()]
+    if cfg.integer and cfg.integer_order_days > 0:
+        later = day > cfg.integer_order_days
+        lines.loc[later, "reason"] += (
+            "; indicative: re-planned before it is placed, MOQ not yet applied"
+        )
     horizon = forecast.groupby(["sku", "location_id"])[["p50_units", "p90_units"]].sum()
     keys = pd.MultiIndex.from_frame(lines[["sku", "location_id"]])
     lines["forecast_p50_units"] = horizon.p50_units.reindex(keys).round(1).to_numpy()

@@ -92,3 +92,17 @@ def test_without_a_bound_from_highs_the_gap_is_against_the_relaxation():
     proved = {"objective_eur": 200.0, "mip_gap": 0.01, "bound_eur": 198.0}
     _bound_from_relaxation(proved, 150.0)
     assert proved["mip_gap"] == 0.01 and proved["bound_eur"] == 198.0
+
+
+def test_lines_after_the_integer_days_say_they_are_indicative():
+    # 10 a day from empty stock, at most 20 on the shelf: one order cannot
+    # cover the horizon, so a later (continuous) day orders too; ops places
+    # only the next day's lines, so the later ones must say they are re-planned.
+    pos = _position(on_hand_units=0, lead_time_days=1, capacity_units=20)
+    forecast = _forecast(units=10.0, horizon=6)
+    cfg = _cfg(order_cost_eur=25.0, integer_order_days=1)
+    plan, _ = solve_plan(pos, forecast, DS, cfg)
+    first_day = plan.order_date == pd.Timestamp("2026-02-01")
+    assert first_day.any() and (~first_day).any()
+    assert not plan.reason[first_day].str.contains("indicative").any()
+    assert plan.reason[~first_day].str.contains("indicative: re-planned").all()
