@@ -100,7 +100,7 @@ def fusion_daily():
 
     @task(pool="duckdb_writer", outlets=[WAREHOUSE])
     def build_features(run: dict, validated: list) -> dict:
-        """Rebuild the DuckDB warehouse from the clean lake (staging -> marts)."""
+        """Build the DuckDB warehouse from the clean lake (staging -> marts)."""
         from pipeline import daily
 
         return daily.build_features(_settings(run), run["ds"])

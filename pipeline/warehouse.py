@@ -122,7 +122,7 @@ def _build_models(con, settings: Settings, ds: str, delta: Delta) -> dict[str, i
         elif _recomputes(settings, delta, name):
             _recompute(con, name, sql, params)
         else:
-            _create(con, name, sql, params | _full_marts(delta, name))
+            _create(con, name, sql, params | _full_marts(name))
         rows[name] = con.execute(f"select count(*) from {name}").fetchall()[0][0]
         crash_point("warehouse_build", name)
     return rows
@@ -149,7 +149,7 @@ def _recomputes(settings: Settings, delta: Delta, name: str) -> bool:
     return name != "mart_demand_features" or settings.forecast_origin_step_days == 1
 
 
-def _full_marts(delta: Delta, name: str) -> dict:
+def _full_marts(name: str) -> dict:
     """Parameters that make a mart cover everything (a table built whole)."""
     return {"since": FULL_SINCE, "dirty_skus": []} if name in RECOMPUTE_DATES else {}
 
