@@ -104,14 +104,14 @@ def render(r: dict) -> str:
             "incrementally after the day before, against a full rebuild of "
             f"the same day from the same lake (same rows: {r['same_rows']}).",
             "",
-            "| build | s | peak MB | rows | feature rows | marts from |",
-            "| --- | ---: | ---: | ---: | ---: | --- |",
+            "| build | s | peak MB | rows | feature rows | marts from | dirty SKUs |",
+            "| --- | ---: | ---: | ---: | ---: | --- | ---: |",
             *(
                 f"| {name} | {b['seconds']} | {b['peak_rss_mb']} | {b['rows']:,} | "
-                f"{b['feature_rows']:,} | {b['marts_since']} |"
+                f"{b['feature_rows']:,} | {b['marts_since']} | {b['dirty_skus']} |"
                 for name, b in [
                     ("full rebuild (baseline)", full),
-                    (f"incremental ({inc['mode']})", inc),
+                    (f"{inc['mode']} (after the day before)", inc),
                 ]
             ),
             "",
