@@ -7,7 +7,8 @@ market's history, run its last day once (the initial load: every drop of the
 history is extracted, validated and loaded), step the market one day, then
 run that new day, the steady state being measured, twice: through
 ``fusionloop run`` (the baseline: no orchestration) and through
-``airflow dags test`` (an idempotent re-run of the same day). Each run
+``airflow dags test`` (an idempotent re-run of the same day, from the
+warehouse the first run started from, so it loads the same new drops). Each run
 records wall time and the peak RSS of the process and its children; each
 stage its own seconds, peak RSS and rows in and out (``out/<ds>/_stages``).
 Writes ``bench/results/scale.json`` and the table in ``BENCHMARKS.md``.
@@ -31,7 +32,13 @@ REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 HISTORY_DAYS = {"XS": 60, "S": 180, "M": 730, "L": 730}
 LAST_HISTORY_DAY = "2026-01-31"
+# What a generated market consists of: the extracts, the simulator's state and
+# the true demand (``fusionloop demo``).
+MARKET_PARTS = ("landing", "sim", "truth")
 BENCH_DAY = "2026-02-01"
+# Seconds after which a pipeline run is stopped and recorded as such (0: none);
+# set by --run-timeout-min.
+RUN_TIMEOUT_S = 0
 # Runs a command and prints the peak RSS (KiB) of it and its children.
 WRAP = (
     "import resource, subprocess, sys; "
@@ -41,8 +48,14 @@ WRAP = (
 )
 
 
-def measure(cmd: list[str], env: dict, log: Path) -> dict:
-    """Run ``cmd``; its wall time (s) and peak RSS of it and its children (MB)."""
+def measure(cmd: list[str], env: dict, log: Path, may_fail: bool = False) -> dict:
+    """Run ``cmd``; its wall time (s) and peak RSS of it and its children (MB).
+
+    ``may_fail``: a failed pipeline run is recorded with a ``note`` instead of
+    ending the benchmark (on M the plan stage may stop at its time limit).
+    """
+    if may_fail and RUN_TIMEOUT_S:  # coreutils timeout stops the run's children too
+        cmd = ["timeout", "-k", "30", str(RUN_TIMEOUT_S), *cmd]
     start = time.perf_counter()
     with open(log, "a") as out:
         done = subprocess.run(
@@ -53,10 +66,15 @@ def measure(cmd: list[str], env: dict, log: Path) -> dict:
             text=True,
         )
     wall = time.perf_counter() - start
-    if done.returncode:
-        sys.exit(f"{' '.join(cmd)} failed; see {log}:\n{done.stdout[-2000:]}")
     rss = int(done.stdout.rsplit("MAXRSS", 1)[1].split()[0])
-    return {"wall_s": round(wall, 1), "peak_rss_mb": round(rss / 1024)}
+    measured = {"wall_s": round(wall, 1), "peak_rss_mb": round(rss / 1024)}
+    if done.returncode:
+        failure = f"{' '.join(cmd)} failed; see {log}"
+        if not may_fail:
+            sys.exit(f"{failure}:\n{done.stdout[-2000:]}")
+        # what a stopped run measured is kept; its stages say how far it got
+        return measured | {"note": f"failed after {measured['wall_s']} s ({log.name})"}
+    return measured
 
 
 def load_average() -> str:
@@ -64,11 +82,12 @@ def load_average() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def bench_size(size: str, save) -> dict:
+def bench_size(size: str, save, market: Path | None = None) -> dict:
     """History, initial load, one more market day, the day run twice.
 
     ``save`` is called with the result so far after each step: an M or L run
-    takes long, and what it measured before a stop is kept.
+    takes long, and what it measured before a stop is kept. ``market``: a home
+    holding an already generated market of this size (see ``copy_market``).
     """
     home = REPO / "var" / "bench" / size
     shutil.rmtree(home, ignore_errors=True)
@@ -79,15 +98,20 @@ def bench_size(size: str, save) -> dict:
     )
     fusionloop = str(BIN / "fusionloop")
     result = {"size": size, "history_days": HISTORY_DAYS[size], "ds": BENCH_DAY}
-    result["generate"] = copy_market(size, home, log)
+    result["generate"] = copy_market(size, home, log, market)
     save(result)
-    initial = measure([fusionloop, "run", "--ds", LAST_HISTORY_DAY], env, log)
+    run = [fusionloop, "run", "--ds"]
+    initial = measure([*run, LAST_HISTORY_DAY], env, log, may_fail=True)
     result["initial_load"] = day_record(initial, home, LAST_HISTORY_DAY)
     save(result)
     result["step"] = measure([fusionloop, "step", "--ds", BENCH_DAY], env, log)
-    day = measure([fusionloop, "run", "--ds", BENCH_DAY], env, log)
+    before_day = keep_warehouse(home)
+    day = measure([*run, BENCH_DAY], env, log, may_fail=True)
     result["fusionloop_run"] = day_record(day, home, BENCH_DAY)
     save(result)
+    # The Airflow run of the same day starts from the same warehouse, so its
+    # incremental build has the same new drops to load (not a no-op re-run).
+    restore_warehouse(home, before_day)
     subprocess.run(
         [str(BIN / "airflow"), "db", "migrate"],
         env=env,
@@ -96,10 +120,26 @@ def bench_size(size: str, save) -> dict:
     )
     airflow = [sys.executable, "-m", "pipeline.airflow_run", "--ds", BENCH_DAY]
     result["airflow_dags_test"] = day_record(
-        measure(airflow, env, log), home, BENCH_DAY
+        measure(airflow, env, log, may_fail=True), home, BENCH_DAY
     )
     save(result)
     return result
+
+
+def keep_warehouse(home: Path) -> Path | None:
+    """Copy the warehouse aside (None if there is none yet)."""
+    warehouse = home / "warehouse.duckdb"
+    if not warehouse.exists():
+        return None
+    kept = home / "warehouse.before_day.duckdb"
+    shutil.copyfile(warehouse, kept)
+    return kept
+
+
+def restore_warehouse(home: Path, kept: Path | None) -> None:
+    """Put the warehouse copied by ``keep_warehouse`` back in place."""
+    if kept is not None:
+        os.replace(kept, home / "warehouse.duckdb")
 
 
 def day_record(measured: dict, home: Path, ds: str) -> dict:
@@ -113,23 +153,33 @@ def day_record(measured: dict, home: Path, ds: str) -> dict:
     peak = max(
         [measured["peak_rss_mb"], *(s["peak_rss_mb"] or 0 for s in stages.values())]
     )
+    build = home / "out" / ds / "warehouse_build.json"
     return measured | {
         "peak_rss_mb": peak,
         "load_average": load_average(),
         "stages": stages,
+        "warehouse_build": json.loads(build.read_text()) if build.exists() else None,
     }
 
 
-def copy_market(size: str, home: Path, log: Path) -> dict:
+def copy_market(size: str, home: Path, log: Path, market: Path | None) -> dict:
     """Put the generated market of ``size`` into ``home``; returns its generation
     figures.
 
     Generating M's 730 days takes most of an hour here, so each size is
     generated once into ``var/bench/markets/<size>/`` and copied from there
-    (delete that folder to measure generation again).
+    (delete that folder to measure generation again). ``market``: take the
+    cache from a home where the same market was generated already (e.g. by
+    another benchmark); its generation is then not measured here.
     """
     cache = REPO / "var" / "bench" / "markets" / size
     figures = cache / "generate.json"
+    if market is not None and not figures.exists():
+        shutil.rmtree(cache, ignore_errors=True)
+        for part in MARKET_PARTS:
+            shutil.copytree(market / part, cache / part)
+        note = f"generated elsewhere, copied from {market}"
+        figures.write_text(json.dumps({"note": note}))
     if not figures.exists():
         shutil.rmtree(cache, ignore_errors=True)
         cache.mkdir(parents=True)
@@ -139,7 +189,7 @@ def copy_market(size: str, home: Path, log: Path) -> dict:
         figures.write_text(json.dumps(generated | {"load_average": load_average()}))
     # Hard links: every writer replaces files atomically (pipeline/io.py), so
     # the cached market is never changed through them.
-    for part in ("landing", "sim", "truth"):
+    for part in MARKET_PARTS:
         shutil.copytree(cache / part, home / part, copy_function=os.link)
     return json.loads(figures.read_text())
 
@@ -197,7 +247,21 @@ def clean_lake_rows(home: Path, ds: str) -> int:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="S", help="comma-separated: XS,S,M,L")
+    parser.add_argument(
+        "--market",
+        type=Path,
+        help="home of an already generated market (one size only): copy it "
+        "instead of generating",
+    )
+    parser.add_argument(
+        "--run-timeout-min",
+        type=float,
+        default=0,
+        help="stop a pipeline run after this long and record how far it got",
+    )
     args = parser.parse_args()
+    global RUN_TIMEOUT_S
+    RUN_TIMEOUT_S = round(args.run_timeout_min * 60)
     out = REPO / "bench" / "results" / "scale.json"
     done = json.loads(out.read_text()) if out.exists() else {}
     machine = f"{os.cpu_count()} cores, {_memory_gb()} GB"
@@ -207,7 +271,7 @@ def main() -> int:
             done[size] = result | {"machine": machine}
             out.write_text(json.dumps(done, indent=2) + "\n")
 
-        bench_size(size, save)
+        bench_size(size, save, args.market)
     text = render(done)
     write_section(text)
     print(text)

@@ -131,8 +131,14 @@ def _totals(results: dict, sizes: list[str]) -> list[str]:
         )
 
     def share(r):
-        base, af = r["fusionloop_run"]["wall_s"], r["airflow_dags_test"]["wall_s"]
-        return f"{1 - base / af:.0%}"
+        base, af = r["fusionloop_run"], r["airflow_dags_test"]
+        if "note" in base or "note" in af:
+            raise KeyError("a run stopped before its end: no share")
+        return f"{1 - base['wall_s'] / af['wall_s']:.0%}"
+
+    def build(r):
+        done = r["fusionloop_run"]["warehouse_build"]
+        return f"{done['mode']}, marts from {done['marts_since']}"
 
     return [
         line("history, days", lambda r: r["history_days"]),
@@ -146,6 +152,7 @@ def _totals(results: dict, sizes: list[str]) -> list[str]:
             "day: airflow dags test, peak MB",
             lambda r: r["airflow_dags_test"]["peak_rss_mb"],
         ),
+        line("day: warehouse build", build),
         line("load average at the end", lambda r: r["fusionloop_run"]["load_average"]),
         line("initial load (all history), s", lambda r: r["initial_load"]["wall_s"]),
         line("initial load, peak MB", lambda r: r["initial_load"]["peak_rss_mb"]),
@@ -158,7 +165,7 @@ def _or_dash(get, result: dict) -> str:
     """``get(result)`` as text, or "-" where that step has not been measured."""
     try:
         return str(get(result))
-    except KeyError:
+    except (KeyError, TypeError):
         return "-"
 
 

@@ -8,8 +8,9 @@ FusionLoop's daily closed loop between marketing and operations.
    `validate_source` casts rows to the contract and runs the source's Great
    Expectations suite from `expectations/`. Bad rows go to `lake/quarantine/`
    with the rule they broke; a bad file fails its task with the file, rule and fix.
-2. **features**: `build_features` rebuilds `warehouse.duckdb` from `sql/staging`
-   and `sql/marts` (one writer at a time: pool `duckdb_writer`).
+2. **features**: `build_features` builds `warehouse.duckdb` from `sql/staging`
+   and `sql/marts`, after the first day only where the new drops changed it
+   (one writer at a time: pool `duckdb_writer`).
 3. **forecast**: `train_demand_model` (LightGBM P50/P90, scored against seasonal
    naive on held-back days) and `forecast_demand` over the horizon.
 4. **decide**: `plan_replenishment` (PuLP MILP on HiGHS) writes
@@ -99,7 +100,7 @@ def fusion_daily():
 
     @task(pool="duckdb_writer", outlets=[WAREHOUSE])
     def build_features(run: dict, validated: list) -> dict:
-        """Rebuild the DuckDB warehouse from the clean lake (staging -> marts)."""
+        """Build the DuckDB warehouse from the clean lake (staging -> marts)."""
         from pipeline import daily
 
         return daily.build_features(_settings(run), run["ds"])

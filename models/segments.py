@@ -188,10 +188,23 @@ def promotion_response(units, promo_days, segments, cfg=SegmentConfig()):
     expected_units and ``response_lift`` = (targeted + prior) / (expected +
     prior), 1.0 where no promotion ever targeted the segment in the category.
     """
-    sold = units.merge(segments[["customer_id", "segment"]], on="customer_id")
-    daily = sold.groupby(["sku", "category", "order_date", "segment"], as_index=False)[
-        "units"
-    ].sum()
+    return response_from_daily(segment_daily_units(units, segments), promo_days, cfg)
+
+
+def segment_daily_units(units, segments) -> pd.DataFrame:
+    """Units per sku, category, order_date and buyer's segment (NaN: a buyer
+    without one); ``sql/promotions/segment_daily_units.sql`` in DuckDB."""
+    sold = units.merge(
+        segments[["customer_id", "segment"]], on="customer_id", how="left"
+    )
+    keys = ["sku", "category", "order_date", "segment"]
+    return sold.groupby(keys, as_index=False, dropna=False)["units"].sum()
+
+
+def response_from_daily(daily, promo_days, cfg=SegmentConfig()):
+    """``promotion_response`` from ``segment_daily_units``' rows."""
+    every_buyer = daily  # dates, SKUs and categories count buyers without a segment
+    daily = daily[daily.segment.notna()]
     days = promo_days.rename(columns={"promo_date": "order_date"})
     # Overlapping promotions for different segments: each keeps its exposure.
     days = days.drop_duplicates(["sku", "order_date", "target_segment"])[
@@ -199,16 +212,17 @@ def promotion_response(units, promo_days, segments, cfg=SegmentConfig()):
     ]
     daily = daily.merge(days, on=["sku", "order_date"], how="left")
     n_days = (
-        pd.to_datetime(units.order_date).max() - pd.to_datetime(units.order_date).min()
+        pd.to_datetime(every_buyer.order_date).max()
+        - pd.to_datetime(every_buyer.order_date).min()
     ).days + 1
-    control = _control_rate(daily, days, units, n_days)
+    control = _control_rate(daily, days, every_buyer, n_days)
     treated = (
         daily[daily.target_segment == daily.segment]
         .groupby(["sku", "segment"])
         .units.sum()
         .rename("targeted_units")
     )
-    return _lift_per_category(days, units, control, treated, cfg)
+    return _lift_per_category(days, every_buyer, control, treated, cfg)
 
 
 def _control_rate(daily, days, units, n_days) -> pd.Series:

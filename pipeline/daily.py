@@ -56,7 +56,8 @@ def validate(settings: Settings, extracted: dict) -> dict:
 
 
 def build_features(settings: Settings, ds: str) -> dict:
-    """Rebuild the DuckDB warehouse for ``ds``; returns rows per table."""
+    """Build the DuckDB warehouse for ``ds`` (incrementally where it can);
+    returns rows per table."""
     from pipeline.warehouse import build_warehouse
 
     return _timed(settings, ds, "build_features", lambda: build_warehouse(settings, ds))

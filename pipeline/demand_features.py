@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pipeline.settings import Settings
 from pipeline.warehouse import bind_params
+from pipeline.warehouse_delta import FULL_SINCE
 
 FEATURE_MODELS = ("marts/mart_demand_stats", "marts/mart_demand_features")
 
@@ -29,6 +30,8 @@ def build_demand_features(
         "horizon_days": settings.horizon_days,
         "train_window_days": settings.train_window_days,
         "origin_step_days": origin_step_days,
+        "since": FULL_SINCE,  # every row (the warehouse's incremental build
+        "dirty_skus": [],  # passes the first changed day and SKUs)
     }
     for model in FEATURE_MODELS if stats else FEATURE_MODELS[1:]:
         name = Path(model).name

@@ -19,7 +19,7 @@ from models.segments import (
     SegmentConfig,
     cohort_churn,
     customer_value,
-    promotion_response,
+    response_from_daily,
     score_customers,
     segment_summary,
 )
@@ -59,10 +59,9 @@ def score_segments(settings: Settings, ds: str):
     scored = score_customers(activity, ds, cfg)
     churn = segment_churn(settings, activity, ds, cfg)
     valued = customer_value(scored, ds, churn, cfg)
-    response = promotion_response(
-        query(settings, "mart_segment_promo_units"),
+    response = response_from_daily(
+        segment_daily_units(settings, valued),
         query(settings, "mart_promotion_days"),
-        valued,
         cfg,
     )
     consent = valued.groupby("segment").marketing_consent.sum().astype(int)
@@ -114,66 +113,31 @@ def segment_churn(settings: Settings, activity, ds: str, cfg: SegmentConfig):
     return cohort_churn(cohort, activity, cfg)
 
 
+def segment_daily_units(settings: Settings, customers: pd.DataFrame):
+    """``models.segments.segment_daily_units`` run in DuckDB: the customer
+    rows of ``mart_segment_promo_units`` never reach pandas."""
+    with read_warehouse(settings) as con:
+        con.register("customer_segments", customers[["customer_id", "segment"]])
+        return con.execute(_sql(settings, "segment_daily_units")).df()
+
+
 def category_elasticities(settings: Settings) -> pd.DataFrame:
     """Fitted price elasticity per category, at the prices lines were sold at."""
-    daily = query(settings, "mart_demand_daily")
     with read_warehouse(settings) as con:
-        lines = con.execute(LINE_DISCOUNTS_SQL).df()
-    category = query(settings, "stg_products")[["sku", "category"]]
-    return fit_elasticities(
-        realised_discounts(daily, lines).merge(category, on="sku"),
-        ElasticityConfig(prior=settings.prior_elasticity),
-    )
-
-
-# The deepest discount a SKU x location's sold lines carried each day.
-LINE_DISCOUNTS_SQL = """
-select sku, location_id, order_date as sales_date,
-    max(discount_pct) as line_discount_pct
-from stg_orders
-where status in ('completed', 'returned')
-group by all
-order by all
-"""
-
-
-def realised_discounts(daily: pd.DataFrame, lines: pd.DataFrame) -> pd.DataFrame:
-    """``mart_demand_daily`` with the discount its order lines actually carried.
-
-    The mart's ``promo_discount_pct`` comes from the promotion calendar, which
-    still lists paused or shrunk promotions at their planned depth. On days a
-    SKU x location sold, its lines' own discount replaces it; days without a
-    sale keep the calendar's (no line says otherwise).
-    """
-    keys = ["sku", "location_id", "sales_date"]
-    out = daily.merge(lines[[*keys, "line_discount_pct"]], on=keys, how="left")
-    seen = (out.units_sold > 0) & out.line_discount_pct.notna()
-    out["promo_discount_pct"] = out.line_discount_pct.where(
-        seen, out.promo_discount_pct
-    )
-    return out.drop(columns="line_discount_pct")
+        sku_days = con.execute(_sql(settings, "elasticity_days")).df()
+    return fit_elasticities(sku_days, ElasticityConfig(prior=settings.prior_elasticity))
 
 
 def days_since_sale(settings: Settings, ds: str) -> pd.Series:
-    """Per SKU: in-stock days since it last sold anywhere (ageing stock).
+    """Per SKU: in-stock days since it last sold anywhere (ageing stock);
+    see ``sql/promotions/unsold_days.sql``."""
+    with read_warehouse(settings) as con:
+        days = con.execute(_sql(settings, "unsold_days"), {"ds": ds}).df()
+    return days.set_index("sku").unsold_days
 
-    A day every location was stocked out is not an unsold day: nothing could
-    sell. A SKU that never sold counts every in-stock day of the history.
-    """
-    return unsold_days(query(settings, "mart_demand_daily"), ds)
 
-
-def unsold_days(daily: pd.DataFrame, ds: str) -> pd.Series:
-    """``days_since_sale`` over a mart_demand_daily frame, up to ``ds``."""
-    daily = daily[daily.sales_date <= pd.Timestamp(ds)]
-    day = daily.groupby(["sku", "sales_date"]).agg(
-        sold=("units_sold", "sum"), stockout=("stockout", "all")
-    )
-    day = day.reset_index()
-    last = day[day.sold > 0].groupby("sku").sales_date.max()
-    after = day.sales_date > day.sku.map(last).fillna(pd.Timestamp.min)
-    counted = day[after & ~day.stockout]
-    return counted.groupby("sku").size().reindex(day.sku.unique(), fill_value=0)
+def _sql(settings: Settings, name: str) -> str:
+    return (settings.sql_dir / "promotions" / f"{name}.sql").read_text()
 
 
 def promo_config(settings: Settings) -> PromoConfig:

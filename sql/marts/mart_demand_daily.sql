@@ -1,5 +1,8 @@
 -- Units sold per SKU x location x day on a dense calendar (zeros where nothing
 -- sold), with the day's promotion and whether a stock-out censored the sales.
+-- Only the days from $since on, and every day of the SKUs in $dirty_skus, are
+-- computed: a full build passes the first day, the incremental build the
+-- first day whose inputs changed (pipeline/warehouse_delta.py).
 -- Money sums in DECIMAL: exact, so totals do not depend on thread order.
 with calendar as (
     select cast(d as date) as sales_date
@@ -10,9 +13,16 @@ with calendar as (
     ) as t(d)
 ),
 
+dirty as (select unnest($dirty_skus::varchar[]) as sku),
+
 grid as (
     select p.sku, l.location_id, c.sales_date
     from stg_products as p cross join stg_locations as l cross join calendar as c
+    where c.sales_date >= cast($since as date)
+    union all
+    select p.sku, l.location_id, c.sales_date
+    from stg_products as p cross join stg_locations as l cross join calendar as c
+    where c.sales_date < cast($since as date) and p.sku in (from dirty)
 ),
 
 sold as (
@@ -23,6 +33,7 @@ sold as (
         )) as double) as revenue_eur
     from stg_orders
     where status in ('completed', 'returned')
+        and (order_date >= cast($since as date) or sku in (from dirty))
     group by all
 ),
 
@@ -32,6 +43,11 @@ promo as (
     join stg_promotions as p
         on p.sku = g.sku and g.sales_date between p.start_date and p.end_date
     group by all
+),
+
+stock as (
+    select * from stg_inventory
+    where snapshot_date >= cast($since as date) or sku in (from dirty)
 )
 
 select
@@ -45,5 +61,5 @@ select
 from grid as g
 left join sold as s using (sku, location_id, sales_date)
 left join promo as pr using (sku, sales_date)
-left join stg_inventory as i
+left join stock as i
     on i.sku = g.sku and i.location_id = g.location_id and i.snapshot_date = g.sales_date

@@ -2,12 +2,18 @@
 -- statistics at the origin (mart_demand_stats), and what is known in advance
 -- about the target day (calendar, holidays, planned promotion and price).
 -- No feature reads sales after origin_date; target_units is the label only.
-with origins as (
+-- Only rows whose target day is $since or later (and every row of
+-- $dirty_skus) are computed: the rows whose inputs an incremental build changed.
+with dirty as (select unnest($dirty_skus::varchar[]) as sku),
+
+origins as (
     select * from mart_demand_stats
     where sales_date <= cast($ds as date)
         and sales_date > cast($ds as date)
             - to_days(cast($train_window_days + $horizon_days as integer))
         and date_diff('day', sales_date, cast($ds as date)) % $origin_step_days = 0
+        and (sales_date >= cast($since as date) - to_days(cast($horizon_days as integer))
+            or sku in (from dirty))
 ),
 
 steps as (
@@ -17,6 +23,8 @@ steps as (
         o.sales_date + cast(h.step as integer)
             - to_days(cast(7 * ceil(h.step / 7) as integer)) as same_weekday_date
     from origins as o cross join range(1, $horizon_days + 1) as h(step)
+    where o.sales_date + cast(h.step as integer) >= cast($since as date)
+        or o.sku in (from dirty)
 ),
 
 target_days as (select distinct sku, target_date from steps),

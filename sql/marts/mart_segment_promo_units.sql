@@ -1,6 +1,7 @@
 -- Units each customer bought per SKU and day, with the segment the line's
 -- promotion targeted (null at full price): the history the promotion response
 -- per segment and category is measured on (models/segments.py).
+-- Only days from $since on (and every day of $dirty_skus) are computed.
 select
     o.customer_id,
     o.sku,
@@ -12,4 +13,6 @@ from stg_orders as o
 join stg_products as p using (sku)
 left join stg_promotions as pr using (promo_id)
 where o.status = 'completed' and o.order_date <= cast($ds as date)
+    and (o.order_date >= cast($since as date)
+        or o.sku in (select unnest($dirty_skus::varchar[])))
 group by all

@@ -1,10 +1,12 @@
 -- Order lines as of the run date: one row per (order_id, line_no), the latest
 -- extract wins (late lines and corrections replace earlier versions).
+-- $loaded_through: drops up to this day are in the warehouse already; only
+-- later drops are read (the incremental build upserts them by line).
 with lines as (
     select *
     from read_parquet($lake_clean || '/orders/*/*.parquet', hive_partitioning = true,
                       hive_types = {'ds': date})
-    where ds <= cast($ds as date)
+    where ds <= cast($ds as date) and ds > cast($loaded_through as date)
 )
 
 select

@@ -48,3 +48,25 @@ def test_kpis_from_the_report_s_windows_equal_kpis_from_all_history(xs_ingested)
     full = kpi.measure(orders, 300, daily, roi, XS_END)
     bounded = kpi.measure(recent_orders, 300, recent_daily, roi, XS_END)
     assert bounded == full
+
+
+def test_promotion_response_from_duckdb_sums_equals_the_model_on_all_rows(
+    xs_ingested,
+):
+    """The stage sums segment units in DuckDB; the model's pandas path on the
+    whole mart must give the same response (one customer has no segment)."""
+    from models.segments import SEGMENTS, promotion_response, response_from_daily
+    from pipeline.promoting import segment_daily_units
+
+    units = query(xs_ingested, "mart_segment_promo_units")
+    customers = query(xs_ingested, "stg_customers")[["customer_id"]]
+    customers = customers[customers.customer_id != units.customer_id.iloc[0]]
+    customers["segment"] = [SEGMENTS[i % 5] for i in range(len(customers))]
+    promo_days = query(xs_ingested, "mart_promotion_days")
+    summed = segment_daily_units(xs_ingested, customers)
+    assert len(summed) < len(units) and summed.segment.isna().any()
+    pd.testing.assert_frame_equal(
+        response_from_daily(summed, promo_days),
+        promotion_response(units, promo_days, customers),
+        check_exact=True,
+    )

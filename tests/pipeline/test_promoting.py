@@ -7,7 +7,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from pipeline.promoting import realised_discounts, segments_path, unsold_days
+from pipeline.promoting import segments_path
 from pipeline.warehouse import query
 from tests.conftest import XS_END
 
@@ -45,18 +45,23 @@ def test_adjustments_respect_the_floor_and_explain_themselves(xs_day):
 
 
 def test_stocked_out_days_are_not_unsold_days():
-    dates = pd.date_range("2026-01-01", periods=6)
+    dates = pd.date_range("2026-01-01", periods=7)
     daily = pd.DataFrame(
         {
-            "sku": ["A"] * 6 + ["B"] * 6,
+            "sku": ["A"] * 7 + ["B"] * 7,
             "sales_date": list(dates) * 2,
-            "units_sold": [3, 0, 0, 0, 0, 0] + [0] * 6,
-            "stockout": [False, True, True, True, False, False]
-            + [False, False, True, False, False, False],
+            "units_sold": [3, 0, 0, 0, 0, 0, 9] + [0] * 7,
+            "stockout": [False, True, True, True, False, False, False]
+            + [False, False, True, False, False, False, False],
         }
     )
-    days = unsold_days(daily, "2026-01-06")
-    assert days.to_dict() == {"A": 2, "B": 5}  # B never sold: its in-stock days
+    con = duckdb.connect()
+    con.register("daily_frame", daily)
+    con.execute("create table mart_demand_daily as from daily_frame")
+    sql = (SQL / "promotions" / "unsold_days.sql").read_text()
+    days = con.execute(sql, {"ds": "2026-01-06"}).df().set_index("sku").unsold_days
+    # B never sold: its in-stock days; A's sale after the run date is unknown
+    assert days.to_dict() == {"A": 2, "B": 5}
 
 
 def test_evidence_csvs_are_rounded(xs_day):
@@ -100,24 +105,43 @@ def test_paused_promotions_count_only_on_days_their_lines_show():
 
 def test_elasticity_history_uses_the_discount_lines_were_sold_at():
     day = pd.date_range("2026-01-01", periods=3)
-    daily = pd.DataFrame(
+    daily = pd.DataFrame(  # two locations, the calendar's planned depth
         {
             "sku": "X",
-            "location_id": "L1",
-            "sales_date": day,
-            "units_sold": [5, 4, 0],
-            "promo_discount_pct": [0.3, 0.3, 0.3],  # the calendar's planned depth
+            "location_id": ["L1"] * 3 + ["L2"] * 3,
+            "sales_date": list(day) * 2,
+            "units_sold": [5, 4, 0, 1, 2, 0],
+            "promo_discount_pct": 0.3,
+            "stockout": [False, False, False, False, False, True],
         }
     )
     # the promotion was paused after day 1: day 2 sold at full price
     lines = pd.DataFrame(
         {
             "sku": "X",
-            "location_id": "L1",
-            "sales_date": day[:2],
-            "line_discount_pct": [0.3, 0.0],
+            "location_id": ["L1", "L1", "L2", "L2"],
+            "order_date": [day[0], day[1], day[0], day[1]],
+            "discount_pct": [0.3, 0.0, 0.3, 0.0],
+            "status": "completed",
         }
     )
-    got = realised_discounts(daily, lines)
+    con = duckdb.connect()
+    con.register("daily_frame", daily)
+    con.register("lines_frame", lines)
+    con.execute("create table mart_demand_daily as from daily_frame")
+    con.execute("create table stg_orders as from lines_frame")
+    con.execute("create table stg_products as select 'X' as sku, 'toys' as category")
+    sql = (SQL / "promotions" / "elasticity_days.sql").read_text()
+    got = con.execute(sql).df()
+    assert got.units_sold.tolist() == [6, 6, 0]  # summed over locations
+    # day 3 sold nothing: the calendar's depth stands (no line says otherwise)
     assert got.promo_discount_pct.tolist() == [0.3, 0.0, 0.3]
-    assert list(got.columns) == list(daily.columns)
+    assert got.stockout.tolist() == [False, False, True]
+    assert list(got.columns) == [
+        "sku",
+        "category",
+        "sales_date",
+        "units_sold",
+        "promo_discount_pct",
+        "stockout",
+    ]

@@ -171,3 +171,25 @@ def test_features_do_not_depend_on_input_row_order_or_threads():
     pd.testing.assert_frame_equal(runs[0], runs[1], check_exact=True)
     on_tie = runs[0][(runs[0].sku == "B") & (runs[0].target_date == "2026-03-03")]
     assert set(on_tie.target_promo_segment) == {"loyal"}
+
+
+def test_stats_from_a_later_day_equal_the_full_stats():
+    """The incremental build computes stats only from its first changed day,
+    reading 91 days before it: values, the last sale long before that window
+    and the exact standard deviation must match a full computation."""
+    daily = _daily(days=220)
+    quiet = (daily.sku == "B") & (daily.sales_date > START + pd.Timedelta(days=5))
+    daily.loc[quiet, "units_sold"] = 0  # B's last sale: 214 days before the end
+    since = f"{START + pd.Timedelta(days=200):%Y-%m-%d}"
+    sql = (SETTINGS.sql_dir / "marts" / "mart_demand_stats.sql").read_text()
+    con = _connect(daily)
+    frames = [
+        con.execute(
+            f"select * from ({sql}) where sales_date >= cast($cut as date) "
+            "order by all",
+            {"since": s, "dirty_skus": [], "cut": since},
+        ).df()
+        for s in ("1900-01-01", since)
+    ]
+    pd.testing.assert_frame_equal(frames[0], frames[1], check_exact=True)
+    assert (frames[1][frames[1].sku == "B"].days_since_sale > 190).all()
