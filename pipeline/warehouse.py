@@ -61,7 +61,7 @@ def build_warehouse(settings: Settings, ds: str) -> dict[str, int]:
                 f"create or replace table {name} as {sql}", bind_params(sql, params)
             )
             rows[name] = con.execute(f"select count(*) from {name}").fetchone()[0]
-            crash_point("warehouse_build", name)
+            crash_point("warehouse_build", f"ds={ds}/{name}")
         con.execute("checkpoint")
     finally:
         con.close()
