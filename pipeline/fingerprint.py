@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import io as stdio
+import json
 import sqlite3
 from pathlib import Path
 
@@ -93,6 +94,17 @@ def day(settings: Settings, ds: str, model_version: str | None = None) -> dict:
         path = settings.out_dir(ds) / name
         out[f"out/{ds}/{name}"] = hashlib.sha256(path.read_bytes()).hexdigest()
     return out
+
+
+def days(settings: Settings, run_dates: list[str]) -> dict:
+    """The fingerprint after several run dates: the lake, the last warehouse,
+    the write-back, and every day's CSVs and model (its report names it)."""
+    found = lake(settings) | warehouse(settings) | write_back(settings)
+    for ds in run_dates:
+        report = json.loads((settings.out_dir(ds) / "run_report.json").read_text())
+        one = day(settings, ds, report["forecast"]["model_version"])
+        found |= {k: v for k, v in one.items() if k.startswith(("out/", "registry/"))}
+    return found
 
 
 def differences(first: dict, second: dict) -> list[str]:
