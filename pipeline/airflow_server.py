@@ -34,6 +34,7 @@ DAG = "fusion_daily"
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
 STARTUP_S = 600  # a cold start on a loaded 2-core machine takes 1-3 min
 FINISHED = ("success", "failed")
+REQUEST_S = 60  # one REST call; the API server shares 2 cores with the tasks
 
 
 def free_port() -> int:
@@ -69,7 +70,7 @@ class Standalone:
             method=method,
             headers={"Content-Type": "application/json"} | auth,
         )
-        with urllib.request.urlopen(request, timeout=30) as response:
+        with urllib.request.urlopen(request, timeout=REQUEST_S) as response:
             return json.loads(response.read() or b"{}")
 
     def wait_for(self, path: str, seconds: float = STARTUP_S) -> dict:
@@ -123,27 +124,40 @@ class Standalone:
 
     def wait_for_run(self, run_id: str, seconds: float) -> dict:
         """Poll the run until the scheduler finished it; returns its last state."""
-        deadline = time.monotonic() + seconds
-        while (run := self.run(run_id))["state"] not in FINISHED:
-            self.assert_alive()
-            if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"run {run_id} still {run['state']} after {seconds} s"
-                )
-            time.sleep(5)
-        return run
+        return self._poll(
+            lambda: self.run(run_id),
+            lambda run: run["state"] in FINISHED,
+            seconds,
+            f"run {run_id}",
+        )
 
     def wait_for_backfill(self, days: int, seconds: float) -> list[dict]:
         """Poll the backfill's runs until all ``days`` finished or one failed."""
+
+        def done(runs: list[dict]) -> bool:
+            states = {run["state"] for run in runs}
+            return "failed" in states or (len(runs) == days and states <= {*FINISHED})
+
+        return self._poll(lambda: self.runs("backfill"), done, seconds, "backfill")
+
+    def _poll(self, get, done, seconds: float, what: str):
+        """``get()`` every 5 s until ``done`` holds for its answer.
+
+        A request that times out is asked again: on a busy machine the API
+        server can take longer than a request's timeout to answer.
+        """
         deadline = time.monotonic() + seconds
+        answer = None
         while True:
             self.assert_alive()
-            runs = self.runs("backfill")
-            states = {run["state"] for run in runs}
-            if "failed" in states or (len(runs) == days and states <= set(FINISHED)):
-                return runs
+            try:
+                answer = get()
+                if done(answer):
+                    return answer
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                pass
             if time.monotonic() > deadline:
-                raise TimeoutError(f"backfill not done after {seconds} s: {states}")
+                raise TimeoutError(f"{what} not done after {seconds} s: {answer}")
             time.sleep(5)
 
     def task_instances(self, run_id: str) -> list[dict]:
