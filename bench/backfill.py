@@ -197,7 +197,8 @@ def _section(r: dict) -> str:
     n = len(r["days"])
     return (
         f"### Backfill vs one by one, {n} days on the {r['size']} market"
-        f"\n\n`python bench/backfill.py --size {r['size']} --days {n}` "
+        f"\n\n`python bench/backfill.py --size {r['size']} "
+        f"--history-days {r['history_days']} --days {n}` "
         f"({r['history_days']} days of history, then {r['days'][0]} .. "
         f"{r['days'][-1]}). Wall time of the DAG runs; load average (1/5/15 min) "
         "when each way started.\n\n"
