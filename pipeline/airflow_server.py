@@ -165,16 +165,31 @@ class Standalone:
         path = f"/api/v2/dags/{DAG}/dagRuns/{run_id}/taskInstances?limit=100"
         return self.call("GET", path)["task_instances"]
 
-    def backfill(self, first_day: str, last_day: str) -> None:
+    def backfill(self, first_day: str, last_day: str, attempts: int = 3) -> None:
         """``airflow backfill create`` over the days, one run at a time.
 
         A backfill does not obey the DAG's ``max_active_runs``: without
-        ``--max-active-runs 1`` it starts up to 10 days at once.
+        ``--max-active-runs 1`` it starts up to 10 days at once. The CLI
+        writes the SQLite metadata DB beside a busy scheduler, so a failed
+        attempt is tried again; every attempt's output goes to
+        ``backfill_create.log`` in the Airflow home.
         """
         args = ["backfill", "create", "--dag-id", DAG, "--from-date", first_day]
         args += ["--to-date", last_day, "--max-active-runs", "1"]
-        subprocess.run(
-            [AIRFLOW, *args], env=self.env, check=True, capture_output=True, text=True
+        log = self.airflow_home / "backfill_create.log"
+        for attempt in range(1, attempts + 1):
+            done = subprocess.run(
+                [AIRFLOW, *args], env=self.env, capture_output=True, text=True
+            )
+            with open(log, "a") as out:
+                out.write(f"attempt {attempt}: exit {done.returncode}\n")
+                out.write(done.stdout + done.stderr)
+            if done.returncode == 0:
+                return
+            time.sleep(10)
+        raise RuntimeError(
+            f"airflow {' '.join(args)} failed {attempts} times: "
+            f"{done.stderr[-2000:]} (all attempts in {log})"
         )
 
 
