@@ -1,4 +1,4 @@
-"""Backfill vs day-by-day: 7 days through `airflow backfill create` and the scheduler.
+"""Backfill vs day-by-day: 7 days through an Airflow backfill and the scheduler.
 
     python bench/backfill.py --size S --days 7 [--screenshot docs/grid.png]
 
@@ -9,7 +9,8 @@ runs that day (the baseline). The backfill home starts from the same market,
 also run for the day before the window, gets the drops the loop produced, and
 runs the same days through Airflow as ``make airflow`` starts it (``airflow
 standalone``: API server, scheduler, DAG processor, on a free port) with
-``airflow backfill create --max-active-runs 1``, waiting on the REST API. Both
+a backfill with ``max_active_runs`` 1 created and watched over the REST API
+(``POST /api/v2/backfills``, as the UI's Backfill dialog does). Both
 homes must then hold the same outputs (``pipeline.fingerprint``: every day's
 CSVs and models, the lake, the last day's warehouse, the write-back).
 ``--screenshot``: headless Chromium photographs the DAG's grid view once the
@@ -90,7 +91,7 @@ def one_by_one(settings: Settings, days: list[str]) -> list[float]:
 
 
 def backfill(home: Path, days: list[str], screenshot: Path | None) -> float:
-    """Seconds from ``airflow backfill create`` until the scheduler ran every day."""
+    """Seconds from creating the backfill until the scheduler ran every day."""
     # All-admins mode: the screenshot's browser gets in without a login form.
     with airflow_server.running(
         home,
@@ -205,7 +206,7 @@ def _section(r: dict) -> str:
         "| way | wall time | load at start |\n| --- | --- | --- |\n"
         f"| {n} x `airflow dags test`, one by one (baseline) | "
         f"{r['one_by_one_dags_test_s']:.0f} s | {load('one_by_one_start')} |\n"
-        "| `airflow backfill create --max-active-runs 1`, scheduler "
+        "| backfill, `max_active_runs` 1 (REST API), scheduler "
         f"(`airflow standalone`) | {r['backfill_scheduler_s']:.0f} s | "
         f"{load('backfill_start')} |\n\n"
         f"Load average at the end: {load('end')}. Outputs of the two ways "

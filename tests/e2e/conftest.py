@@ -149,7 +149,7 @@ def write_back_rows(settings: Settings, day: str) -> tuple[int, int]:
 def backfilled(served, fault_day, tmp_path_factory) -> dict:
     """BACKFILL_DAYS one by one without Airflow (the closed loop makes each
     day's drops from the day before's outputs), then the same drops through
-    ``airflow backfill create`` on the server."""
+    a backfill on the server (``POST /api/v2/backfills``)."""
     one_by_one = served.reference(tmp_path_factory.mktemp("one_by_one") / "home")
     reports = {day: run_without_airflow(one_by_one, day) for day in BACKFILL_DAYS}
     for day in BACKFILL_DAYS:  # the drops, as the source systems keep them

@@ -1,12 +1,13 @@
-"""``airflow backfill create`` gives what the days run one by one give.
+"""A backfill gives what the days run one by one give.
 
 The closed loop first: on a copy of the market, each of ``BACKFILL_DAYS`` is
 simulated from the day before's plan and promotion adjustments and then run
 (without Airflow). The server's market gets the drops that loop produced, and
-``airflow backfill create --max-active-runs 1`` runs the same days through the
-scheduler. Both must leave the same lake, warehouse, models, CSVs and
-write-back; since the market made each day's drop from the day before's
-outputs, equal outputs mean the backfill keeps the market consistent.
+a backfill with ``max_active_runs`` 1 (created over the REST API, as the UI's
+Backfill dialog does) runs the same days through the scheduler. Both must
+leave the same lake, warehouse, models, CSVs and write-back; since the market
+made each day's drop from the day before's outputs, equal outputs mean the
+backfill keeps the market consistent.
 """
 
 from __future__ import annotations
