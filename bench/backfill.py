@@ -1,4 +1,4 @@
-"""Backfill vs day-by-day: 7 days through `airflow backfill create` and the scheduler.
+"""Backfill vs day-by-day: 7 days through an Airflow backfill and the scheduler.
 
     python bench/backfill.py --size S --days 7 [--screenshot docs/grid.png]
 
@@ -9,13 +9,14 @@ runs that day (the baseline). The backfill home starts from the same market,
 also run for the day before the window, gets the drops the loop produced, and
 runs the same days through Airflow as ``make airflow`` starts it (``airflow
 standalone``: API server, scheduler, DAG processor, on a free port) with
-``airflow backfill create --max-active-runs 1``, waiting on the REST API. Both
+a backfill with ``max_active_runs`` 1 created and watched over the REST API
+(``POST /api/v2/backfills``, as the UI's Backfill dialog does). Both
 homes must then hold the same outputs (``pipeline.fingerprint``: every day's
 CSVs and models, the lake, the last day's warehouse, the write-back).
 ``--screenshot``: headless Chromium photographs the DAG's grid view once the
 backfill is done.
 
-Writes ``bench/results/backfill_<size>.json`` and a section of BENCHMARKS.md.
+Writes ``bench/results/backfill.json`` and a section of BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -24,33 +25,30 @@ import argparse
 import json
 import os
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import pandas as pd
 from sections import write_section  # bench/sections.py, beside this script
 
-from pipeline import fingerprint, io, market
+from pipeline import airflow_server, fingerprint, io, market
 from pipeline.airflow_run import POOL, airflow_env
 from pipeline.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
 END = "2026-01-31"
+PII_KEY = "bench-backfill"
 
 
-def _env(home: Path, airflow_home: Path, **extra) -> dict:
+def _env(home: Path, airflow_home: Path) -> dict:
     return airflow_env() | {
         "FUSION_HOME": str(home),
         "AIRFLOW_HOME": str(airflow_home),
-        "FUSION_PII_KEY": "bench-backfill",
-        **extra,
+        "FUSION_PII_KEY": PII_KEY,
     }
 
 
@@ -80,107 +78,40 @@ def dags_test(env: dict, home: Path, ds: str) -> float:
     return time.perf_counter() - start
 
 
-def one_by_one(settings: Settings, days: list[str]) -> float:
+def one_by_one(settings: Settings, days: list[str]) -> list[float]:
     """The closed loop, day by day: the market steps to each day reacting to
     the day before's plan and promotions, then ``airflow dags test`` runs it.
-    Returns the seconds of the DAG runs alone."""
+    Returns the seconds of each day's DAG run alone."""
     env = _env(settings.fusion_home, settings.fusion_home / "airflow")
-    seconds = 0.0
+    seconds = []
     for ds in days:
         market.step(settings, ds)
-        seconds += dags_test(env, settings.fusion_home, ds)
+        seconds.append(dags_test(env, settings.fusion_home, ds))
     return seconds
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _get(base: str, path: str) -> dict:
-    """GET an Airflow REST path (all-admins mode: no token needed)."""
-    with urllib.request.urlopen(base + path, timeout=30) as response:
-        return json.loads(response.read())
-
-
-def _unpause(base: str) -> None:
-    """The scheduler starts no run of a paused DAG, backfill runs included."""
-    request = urllib.request.Request(
-        base + "/api/v2/dags/fusion_daily",
-        data=json.dumps({"is_paused": False}).encode(),
-        method="PATCH",
-        headers={"Content-Type": "application/json"},
-    )
-    urllib.request.urlopen(request, timeout=30).close()
-
-
-def _wait(what, seconds: float, server: subprocess.Popen):
-    deadline = time.monotonic() + seconds
-    while True:
-        if server.poll() is not None:
-            sys.exit("airflow standalone exited early")
-        try:
-            if result := what():
-                return result
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            sys.exit(f"timed out after {seconds} s")
-        time.sleep(3)
-
-
 def backfill(home: Path, days: list[str], screenshot: Path | None) -> float:
-    """Seconds from ``airflow backfill create`` until the scheduler ran every day."""
-    port = _free_port()
-    env = _env(
+    """Seconds from creating the backfill until the scheduler ran every day."""
+    # All-admins mode: the screenshot's browser gets in without a login form.
+    with airflow_server.running(
         home,
         home / "airflow",
-        AIRFLOW__API__PORT=str(port),
-        AIRFLOW__API__BASE_URL=f"http://localhost:{port}",
+        FUSION_PII_KEY=PII_KEY,
         AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS="True",
-    )
-    base = f"http://localhost:{port}"
-    log = open(home / "standalone.log", "w")  # noqa: SIM115 - closed below
-    server = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.airflow_run", "--standalone"],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
-    try:
-        _wait(lambda: _get(base, "/api/v2/dags/fusion_daily"), 600, server)
+    ) as server:
+        server.wait_for(f"/api/v2/dags/{airflow_server.DAG}")
         start = time.perf_counter()
-        _airflow(
-            env,
-            *("backfill", "create", "--dag-id", "fusion_daily"),
-            *("--from-date", days[0], "--to-date", days[-1], "--max-active-runs", "1"),
-        )
+        server.backfill(days[0], days[-1])
         # Unpausing also schedules today's run, which fails for want of data:
         # only the backfill's runs are counted.
-        _unpause(base)
-        runs_path = "/api/v2/dags/fusion_daily/dagRuns?run_type=backfill&limit=100"
-
-        def finished():
-            runs = _get(base, runs_path)["dag_runs"]
-            states = [r["state"] for r in runs]
-            if "failed" in states:
-                sys.exit(f"a backfill run failed: {states}; log {home}/standalone.log")
-            return len(runs) == len(days) and set(states) == {"success"}
-
-        _wait(finished, 3600, server)
+        server.unpause()
+        runs = server.wait_for_backfill(len(days), 3600 * len(days))
+        if {run["state"] for run in runs} != {"success"}:
+            sys.exit(f"a backfill run failed; log {server.log_path}")
         seconds = time.perf_counter() - start
         if screenshot:
-            grid_screenshot(f"{base}/dags/fusion_daily", screenshot)
+            grid_screenshot(f"{server.base_url}/dags/{airflow_server.DAG}", screenshot)
         return seconds
-    finally:
-        os.killpg(server.pid, signal.SIGINT)
-        try:
-            server.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-        log.close()
 
 
 def grid_screenshot(url: str, path: Path) -> None:
@@ -206,17 +137,6 @@ def grid_screenshot(url: str, path: Path) -> None:
     shutil.rmtree(profile, ignore_errors=True)
 
 
-def outputs(settings: Settings, days: list[str]) -> dict:
-    """Every day's CSVs and models, the lake, the last warehouse, the write-back."""
-    found = fingerprint.lake(settings) | fingerprint.warehouse(settings)
-    found |= fingerprint.write_back(settings)
-    for ds in days:
-        report = io.read_json(settings.out_dir(ds) / "run_report.json")
-        day = fingerprint.day(settings, ds, report["forecast"]["model_version"])
-        found |= {k: v for k, v in day.items() if k.startswith(("out/", "registry/"))}
-    return found
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size", default="S")
@@ -229,7 +149,7 @@ def main() -> int:
     end = pd.Timestamp(END)
     start = end - pd.Timedelta(days=args.days)
     days = [f"{d:%Y-%m-%d}" for d in pd.date_range(start, end)][1:]
-    daily = Settings.load(fusion_home=root / "daily", pii_key="bench-backfill")
+    daily = Settings.load(fusion_home=root / "daily", pii_key=PII_KEY)
     market.generate(daily, args.size, args.history_days, seed=7, end=f"{start:%F}")
     backfilled = daily.replace(fusion_home=root / "backfill")
     shutil.copytree(daily.fusion_home, backfilled.fusion_home)
@@ -237,41 +157,61 @@ def main() -> int:
         env = _env(home, home / "airflow")
         prepare(env)
         dags_test(env, home, f"{start:%F}")  # the day before the window, in both
-    load = os.getloadavg()
+    loads = {"one_by_one_start": _load()}
     daily_s = one_by_one(daily, days)
     for ds in days:  # the drops the loop produced, as the source systems keep them
         shutil.copytree(daily.landing / ds, backfilled.landing / ds)
+    loads["backfill_start"] = _load()
     backfill_s = backfill(backfilled.fusion_home, days, args.screenshot)
-    differ = fingerprint.differences(outputs(daily, days), outputs(backfilled, days))
+    loads["end"] = _load()
+    compared = fingerprint.days(daily, days), fingerprint.days(backfilled, days)
+    differ = fingerprint.differences(*compared)
     result = {
         "size": args.size,
+        "history_days": args.history_days,
         "days": days,
-        "one_by_one_dags_test_s": round(daily_s, 1),
+        "one_by_one_dags_test_s": round(sum(daily_s), 1),
+        "one_by_one_per_day_s": [round(x, 1) for x in daily_s],
         "backfill_scheduler_s": round(backfill_s, 1),
+        "outputs_compared": len(compared[0]),
         "outputs_differ": differ,
-        "load_average_1_5_15": [round(x, 2) for x in load],
+        "load_average_1_5_15": loads,
     }
-    out = REPO / "bench" / "results" / f"backfill_{args.size}.json"
+    out = REPO / "bench" / "results" / "backfill.json"
     io.write_json(result, out)
     print(json.dumps(result, indent=2))
     write_section(_section(result))
     return 1 if differ else 0
 
 
+def _load() -> list[float]:
+    """The 1, 5 and 15 minute load averages (the machine is shared)."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
 def _section(r: dict) -> str:
-    load = ", ".join(f"{x:.1f}" for x in r["load_average_1_5_15"])
+    def load(at: str) -> str:
+        return " / ".join(f"{x:.1f}" for x in r["load_average_1_5_15"][at])
+
     # (the market steps between the one-by-one runs; only the DAG runs count)
     same = "identical" if not r["outputs_differ"] else f"DIFFER: {r['outputs_differ']}"
+    n = len(r["days"])
     return (
-        f"### Backfill vs one by one, {len(r['days'])} days on the {r['size']} market"
-        f"\n\n`python bench/backfill.py --size {r['size']}` "
-        f"({r['days'][0]} .. {r['days'][-1]}; load average at start {load})\n\n"
-        "| way | wall time |\n| --- | --- |\n"
-        f"| {len(r['days'])} x `airflow dags test` (baseline) | "
-        f"{r['one_by_one_dags_test_s']:.0f} s |\n"
-        "| `airflow backfill create --max-active-runs 1`, scheduler "
-        f"(`airflow standalone`) | {r['backfill_scheduler_s']:.0f} s |\n\n"
-        f"Outputs of the two ways: {same}.\n"
+        f"### Backfill vs one by one, {n} days on the {r['size']} market"
+        f"\n\n`python bench/backfill.py --size {r['size']} "
+        f"--history-days {r['history_days']} --days {n}` "
+        f"({r['history_days']} days of history, then {r['days'][0]} .. "
+        f"{r['days'][-1]}). Wall time of the DAG runs; load average (1/5/15 min) "
+        "when each way started.\n\n"
+        "| way | wall time | load at start |\n| --- | --- | --- |\n"
+        f"| {n} x `airflow dags test`, one by one (baseline) | "
+        f"{r['one_by_one_dags_test_s']:.0f} s | {load('one_by_one_start')} |\n"
+        "| backfill, `max_active_runs` 1 (REST API), scheduler "
+        f"(`airflow standalone`) | {r['backfill_scheduler_s']:.0f} s | "
+        f"{load('backfill_start')} |\n\n"
+        f"Load average at the end: {load('end')}. Outputs of the two ways "
+        f"({r['outputs_compared']} fingerprints: lake files, warehouse tables, "
+        f"every day's CSVs and models, the write-back): {same}.\n"
     )
 
 

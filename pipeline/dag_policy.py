@@ -18,9 +18,7 @@ import logging
 from datetime import timedelta
 
 RETRIES = 2
-RETRY_DELAY = timedelta(minutes=1)
 BACKOFF = 2.0  # each retry waits twice as long as the last: 1 min, 2 min, ...
-MAX_RETRY_DELAY = timedelta(minutes=15)
 DECISION_PARAMS = ("horizon_days", "service_level", "budget_eur")
 
 # Errors a retry cannot fix, first match wins: (exception, what to do).
@@ -63,12 +61,19 @@ def retry_policy():
 
 
 def default_args() -> dict:
-    """Every task's retry count, backoff, retry policy and failure callback."""
+    """Every task's retry count, backoff, retry policy and failure callback.
+
+    The delays are settings (``FUSION_RETRY_DELAY_S``, default 1 min;
+    ``FUSION_MAX_RETRY_DELAY_S``, 15 min), read when the DAG is parsed.
+    """
+    from pipeline.settings import Settings
+
+    settings = Settings.load()
     return {
         "retries": RETRIES,
-        "retry_delay": RETRY_DELAY,
+        "retry_delay": timedelta(seconds=settings.retry_delay_s),
         "retry_exponential_backoff": BACKOFF,
-        "max_retry_delay": MAX_RETRY_DELAY,
+        "max_retry_delay": timedelta(seconds=settings.max_retry_delay_s),
         "retry_policy": retry_policy(),
         "on_failure_callback": record_failure,
     }

@@ -80,6 +80,10 @@ class Settings:
     # Scale (issue 8): how many raw rows validation holds in memory at once.
     validation_chunk_rows: int = 250_000
     training_read_rows: int = 1_000_000  # feature rows training reads at most
+    # Operating (issue 9): the DAG's retry backoff, read when the DAG is parsed
+    # (a test of retries shortens the first delay; production keeps minutes).
+    retry_delay_s: float = 60.0  # first retry's wait; doubles on each retry
+    max_retry_delay_s: float = 900.0  # the longest wait between tries
 
     @property
     def landing(self) -> Path:
@@ -150,6 +154,14 @@ def fault_switch() -> str:
     ``pipeline.faults``.
     """
     return os.environ.get("FUSION_FAULT", "")
+
+
+def fault_fired_dir() -> str:
+    """``FUSION_FAULT_FIRED_DIR``: where fired faults leave markers ('' = none).
+
+    With it set, each armed fault fires once (see ``pipeline.faults``).
+    """
+    return os.environ.get("FUSION_FAULT_FIRED_DIR", "")
 
 
 def _env_name(field_name: str) -> str:

@@ -124,7 +124,7 @@ def _build_models(con, settings: Settings, ds: str, delta: Delta) -> dict[str, i
         else:
             _create(con, name, sql, params | _full_marts(name))
         rows[name] = con.execute(f"select count(*) from {name}").fetchall()[0][0]
-        crash_point("warehouse_build", name)
+        crash_point("warehouse_build", f"ds={ds}/{name}")
     return rows
 
 

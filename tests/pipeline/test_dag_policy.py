@@ -72,3 +72,16 @@ def test_a_recorded_failure_keeps_an_existing_report(tmp_path, monkeypatch):
     report = io.read_json(path)
     assert report["plan"] == {"order_lines": 3}
     assert report["status"] == "failed" and len(report["failures"]) == 1
+
+
+def test_retry_delays_come_from_the_settings(monkeypatch):
+    monkeypatch.setenv("FUSION_RETRY_DELAY_S", "2")
+    monkeypatch.setenv("FUSION_MAX_RETRY_DELAY_S", "30")
+    args = dag_policy.default_args()
+    assert args["retry_delay"].total_seconds() == 2
+    assert args["max_retry_delay"].total_seconds() == 30
+    assert args["retry_exponential_backoff"] == dag_policy.BACKOFF
+    monkeypatch.delenv("FUSION_RETRY_DELAY_S")
+    monkeypatch.delenv("FUSION_MAX_RETRY_DELAY_S")
+    assert dag_policy.default_args()["retry_delay"].total_seconds() == 60
+    assert dag_policy.default_args()["max_retry_delay"].total_seconds() == 900
