@@ -125,12 +125,11 @@ def order_lines(inst, v, notes: dict, forecast: pd.DataFrame, cfg) -> pd.DataFra
             ],
         }
     )
-    lines["reason"] = [_reason(r) for r in lines.itertuples()]
-    if cfg.integer and cfg.integer_order_days > 0:
-        later = day > cfg.integer_order_days
-        lines.loc[later, "reason"] += (
-            "; indicative: re-planned before it is placed, MOQ not yet applied"
-        )
+    later = day > cfg.integer_order_days if cfg.integer_order_days > 0 else day < 0
+    lines["reason"] = [
+        _reason(r) + (INDICATIVE if is_later and cfg.integer else "")
+        for r, is_later in zip(lines.itertuples(), later, strict=True)
+    ]
     horizon = forecast.groupby(["sku", "location_id"])[["p50_units", "p90_units"]].sum()
     keys = pd.MultiIndex.from_frame(lines[["sku", "location_id"]])
     lines["forecast_p50_units"] = horizon.p50_units.reindex(keys).round(1).to_numpy()
@@ -177,6 +176,11 @@ def _line_binding(notes: dict, period: int, loc: str, arrival_day: int) -> str:
     if cap_after or cap:
         found.append((cap_after or cap)[0])
     return "; ".join(found)
+
+
+# Only the next order day's lines are placed; later ones are continuous in the
+# plan (plan_integer_order_days) and come back re-planned tomorrow.
+INDICATIVE = "; indicative: re-planned before it is placed, MOQ not yet applied"
 
 
 def _reason(line) -> str:

@@ -164,16 +164,19 @@ class Standalone:
         path = f"/api/v2/dags/{DAG}/dagRuns/{run_id}/taskInstances?limit=100"
         return self.call("GET", path)["task_instances"]
 
-    def backfill(self, first_day: str, last_day: str) -> dict:
+    def backfill(self, first_day: str, last_day: str, attempts: int = 12) -> dict:
         """A backfill over the days, one run at a time: ``POST /api/v2/backfills``.
 
-        The UI's Backfill dialog makes this call; ``airflow backfill create``
-        makes the same backfill from a second process writing the metadata DB.
-        Beside a busy scheduler on SQLite that CLI exited 1 twice in this
-        project's runs (output not kept then), so the API server, which already
-        shares the DB with the scheduler, creates it. A backfill does not
-        obey the DAG's ``max_active_runs``: without ``max_active_runs: 1`` it
-        starts up to 10 days at once.
+        The UI's Backfill dialog makes this call (``airflow backfill create``
+        makes the same backfill). Creating one takes a write lock on the
+        metadata DB; on SQLite beside a busy scheduler that lock is often
+        taken, and Airflow answers 503 "Database is locked. Backfill creation
+        is not supported on SQLite under concurrent access" (the CLI exits 1
+        for the same reason). SQLite is the standalone's test database, so a
+        503 is asked again a few seconds later; production uses PostgreSQL
+        (docs/scale-out.md). A backfill does not obey the DAG's
+        ``max_active_runs``: without ``max_active_runs: 1`` it starts up to 10
+        days at once.
         """
         body = {
             "dag_id": DAG,
@@ -182,7 +185,13 @@ class Standalone:
             "max_active_runs": 1,
             "reprocess_behavior": "none",
         }
-        return self.call("POST", "/api/v2/backfills", body)
+        for attempt in range(1, attempts + 1):
+            try:
+                return self.call("POST", "/api/v2/backfills", body)
+            except urllib.error.HTTPError as error:
+                if error.code != 503 or attempt == attempts:
+                    raise
+                time.sleep(5)
 
 
 @contextmanager

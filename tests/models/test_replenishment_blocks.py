@@ -106,3 +106,12 @@ def test_lines_after_the_integer_days_say_they_are_indicative():
     assert first_day.any() and (~first_day).any()
     assert not plan.reason[first_day].str.contains("indicative").any()
     assert plan.reason[~first_day].str.contains("indicative: re-planned").all()
+
+
+def test_a_store_with_nothing_to_order_gives_an_empty_plan():
+    # Stock covers the horizon: no line at all (the reasons of no lines must
+    # not fail; a store block without orders is common on M).
+    pos = _position(on_hand_units=500, lead_time_days=1)
+    cfg = _cfg(order_cost_eur=25.0, integer_order_days=1)
+    plan, report = solve_plan(pos, _forecast(units=3.0, horizon=6), DS, cfg)
+    assert plan.empty and "reason" in plan.columns
