@@ -125,10 +125,10 @@ def order_lines(inst, v, notes: dict, forecast: pd.DataFrame, cfg) -> pd.DataFra
             ],
         }
     )
-    later = day > cfg.integer_order_days if cfg.integer_order_days > 0 else day < 0
+    only_first = cfg.integer and cfg.integer_order_days > 0
     lines["reason"] = [
-        _reason(r) + (INDICATIVE if is_later and cfg.integer else "")
-        for r, is_later in zip(lines.itertuples(), later, strict=True)
+        _reason(r) + (INDICATIVE if only_first and d > cfg.integer_order_days else "")
+        for r, d in zip(lines.itertuples(), day, strict=True)
     ]
     horizon = forecast.groupby(["sku", "location_id"])[["p50_units", "p90_units"]].sum()
     keys = pd.MultiIndex.from_frame(lines[["sku", "location_id"]])
