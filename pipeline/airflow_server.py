@@ -1,13 +1,13 @@
 """Airflow as ``make airflow`` starts it, driven the way an operator's script is.
 
 ``running()`` starts ``python -m pipeline.airflow_run --standalone`` (API
-server, scheduler with the LocalExecutor, DAG processor, triggerer; SQLite
-metadata DB in its own Airflow home) on a free port, in a process group of its
-own, and stops it on exit. ``Standalone`` then talks to it over the Airflow 3
-REST API (token from ``/auth/token``): unpause ``fusion_daily``, trigger a
-day, wait for runs, read task instances, create a backfill. The end-to-end
-tests and ``bench/backfill.py`` start Airflow through this one module. It
-imports no Airflow: HTTP only.
+server, scheduler with the LocalExecutor, DAG processor, triggerer; metadata
+DB in SQLite in its own Airflow home, or in a PostgreSQL server) on a free
+port, in a process group of its own, and stops it on exit. ``Standalone``
+then talks to it over the Airflow 3 REST API (token from ``/auth/token``):
+unpause ``fusion_daily``, trigger a day, wait for runs, read task instances,
+create a backfill. The end-to-end tests and ``bench/backfill.py`` start
+Airflow through this one module. It imports no Airflow: HTTP only.
 """
 
 from __future__ import annotations
@@ -172,9 +172,10 @@ class Standalone:
         metadata DB; on SQLite beside a busy scheduler that lock is often
         taken, and Airflow answers 503 "Database is locked. Backfill creation
         is not supported on SQLite under concurrent access" (the CLI exits 1
-        for the same reason). SQLite is the standalone's test database, so a
-        503 is asked again a few seconds later; production uses PostgreSQL
-        (docs/scale-out.md). A backfill does not obey the DAG's
+        for the same reason). The tests and the benchmark therefore run the
+        server on PostgreSQL, as production does (docs/scale-out.md); on
+        SQLite (``make airflow``) a 503 is asked again a few seconds later. A
+        backfill does not obey the DAG's
         ``max_active_runs``: without ``max_active_runs: 1`` it starts up to 10
         days at once.
         """
@@ -194,12 +195,29 @@ class Standalone:
                 time.sleep(5)
 
 
+def metadata_db_env(url: str) -> dict:
+    """Environment that points every Airflow part at the metadata DB ``url``.
+
+    A ``postgresql+psycopg://`` URL serves both of Airflow's engines: the API
+    server's async one too (psycopg 3 is async; Airflow would otherwise derive
+    ``postgresql+asyncpg``, a driver we do not install).
+    """
+    return {
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": url,
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC": url,
+    }
+
+
 @contextmanager
-def running(fusion_home: Path, airflow_home: Path, **extra_env) -> Iterator[Standalone]:
+def running(
+    fusion_home: Path, airflow_home: Path, metadata_db: str | None = None, **extra_env
+) -> Iterator[Standalone]:
     """``airflow standalone`` over ``fusion_home`` until the block ends.
 
-    ``extra_env``: more environment for every Airflow part (and so every task),
-    e.g. ``FUSION_PII_KEY`` or a fault switch.
+    ``metadata_db``: SQLAlchemy URL of Airflow's metadata DB (a PostgreSQL
+    server, e.g. ``pipeline.postgres.throwaway()``); default SQLite in
+    ``airflow_home``. ``extra_env``: more environment for every Airflow part
+    (and so every task), e.g. ``FUSION_PII_KEY`` or a fault switch.
     """
     port = free_port()
     env = airflow_env() | {
@@ -207,6 +225,7 @@ def running(fusion_home: Path, airflow_home: Path, **extra_env) -> Iterator[Stan
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__API__BASE_URL": f"http://localhost:{port}",
         "FUSION_HOME": str(fusion_home),
+        **(metadata_db_env(metadata_db) if metadata_db else {}),
         **extra_env,
     }
     airflow_home.mkdir(parents=True, exist_ok=True)

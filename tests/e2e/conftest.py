@@ -6,6 +6,9 @@ closed loop does: the UI test's two days, then a day whose every stage is
 killed once, then a backfill of the two days after. Each fixture below runs
 its days after the ones before it, so any one test can also run alone.
 
+Airflow's metadata DB is a throw-away PostgreSQL server, as in production:
+on SQLite, Airflow refuses to create a backfill while its scheduler writes
+(503 "Backfill creation is not supported on SQLite under concurrent access").
 The server's tasks are armed with the fault switch for ``FAULT_DAY`` only
 (``pipeline.faults``: each point fires once, markers in ``fired/``) and retry
 after a second or two (``FUSION_RETRY_DELAY_S``), not after minutes.
@@ -20,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import airflow_server, daily, fingerprint, io, market
+from pipeline import airflow_server, daily, fingerprint, io, market, postgres
 from pipeline.settings import Settings
 
 DAY_BEFORE, DS = "2026-01-30", "2026-01-31"  # the UI test's days
@@ -79,21 +82,26 @@ def run_without_airflow(settings: Settings, day: str) -> dict:
 
 @pytest.fixture(scope="session")
 def served(tmp_path_factory):
-    """``airflow standalone`` over a fresh XS market, logged in, DAG unpaused."""
+    """``airflow standalone`` over a fresh XS market, logged in, DAG unpaused,
+    its metadata in a throw-away PostgreSQL server."""
     root = tmp_path_factory.mktemp("served")
     settings = Settings.load(fusion_home=root / "home", pii_key=PII_KEY)
     # Snapshot drops (products, stores, customers, promotions) exist on a
     # generated market's last day only: step one more day to have two days.
     market.generate(settings, size="XS", days=60, seed=5, end=DAY_BEFORE)
     market.step(settings, DS, policy="baseline")
-    with airflow_server.running(
-        settings.fusion_home,
-        root / "airflow",
-        FUSION_PII_KEY=PII_KEY,
-        FUSION_FAULT=",".join(KILLS.values()),
-        FUSION_FAULT_FIRED_DIR=str(root / "fired"),
-        FUSION_RETRY_DELAY_S="1",
-    ) as server:
+    with (
+        postgres.throwaway() as metadata_db,
+        airflow_server.running(
+            settings.fusion_home,
+            root / "airflow",
+            metadata_db,
+            FUSION_PII_KEY=PII_KEY,
+            FUSION_FAULT=",".join(KILLS.values()),
+            FUSION_FAULT_FIRED_DIR=str(root / "fired"),
+            FUSION_RETRY_DELAY_S="1",
+        ) as server,
+    ):
         server.login()
         server.wait_for(f"/api/v2/dags/{airflow_server.DAG}")
         server.unpause()

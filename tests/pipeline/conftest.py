@@ -1,70 +1,24 @@
-"""A throw-away PostgreSQL server for the write-back tests.
-
-It runs Debian's server binaries (``make system-deps`` installs postgresql-15
-where they are missing) as the ``postgres`` user when the tests run as root
-(initdb refuses root), in a temporary folder, on a free loopback port, with
-trust authentication: no password exists to leak. The server is stopped and
-its folder removed when the session ends. Missing binaries fail the tests
-with the fix; they never skip.
+"""Fixtures of the pipeline tests: a throw-away PostgreSQL server for the
+write-back tests (``pipeline.postgres``: missing server binaries fail the
+tests with the fix, they never skip) and an XS day through planning and
+promotions.
 """
 
 from __future__ import annotations
 
-import glob
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
-
 import pytest
 
-
-def _server_bin() -> str:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not found:
-        pytest.fail(
-            "PostgreSQL server binaries not found (/usr/lib/postgresql/*/bin/initdb);"
-            " install them with `make system-deps` (apt-get install postgresql-15)",
-            pytrace=False,
-        )
-    return os.path.dirname(found[-1])
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _as_server_user(args: list[str]) -> None:
-    """Run a server command (as ``postgres`` when root); fail with its output."""
-    if os.geteuid() == 0:
-        args = ["runuser", "-u", "postgres", "--", *args]
-    done = subprocess.run(args, capture_output=True, text=True)
-    if done.returncode:
-        pytest.fail(f"{' '.join(args)} failed:\n{done.stderr}{done.stdout}", False)
+from pipeline import postgres
 
 
 @pytest.fixture(scope="session")
 def postgres_url():
     """SQLAlchemy URL of a fresh PostgreSQL server, stopped after the session."""
-    bindir = _server_bin()
-    folder = tempfile.mkdtemp(prefix="fusion-pg-")
-    data, port = os.path.join(folder, "data"), _free_port()
-    if os.geteuid() == 0:
-        shutil.chown(folder, "postgres", "postgres")
-    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
-    ctl = [f"{bindir}/pg_ctl", "-D", data, "-l", f"{folder}/log", "-w"]
     try:
-        _as_server_user([f"{bindir}/initdb", "-D", data, "-A", "trust", "-U", "fusion"])
-        _as_server_user([*ctl, "-o", options, "start"])
-        try:
-            yield f"postgresql+psycopg://fusion@127.0.0.1:{port}/postgres"
-        finally:
-            _as_server_user([*ctl, "-m", "immediate", "stop"])
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+        with postgres.throwaway() as url:
+            yield url
+    except postgres.PostgresError as error:
+        pytest.fail(str(error), pytrace=False)
 
 
 @pytest.fixture(scope="session")
