@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 
 from models.replenishment import PlanConfig
@@ -21,7 +23,7 @@ def plan_replenishment(settings: Settings, ds: str) -> dict:
     """Solve the plan; write ``out/<ds>/replenishment_plan.csv``; return its summary."""
     position = query(settings, "mart_inventory_position")
     forecast = pd.read_parquet(forecast_path(settings, ds))
-    cfg = plan_config(settings)
+    cfg = day_plan_config(settings, forecast)
     manifest = read_manifest(settings.landing)
     if manifest and manifest["plan"] == "skip" and manifest["plan_assumptions"]:
         return _skipped_plan(settings, ds, manifest)
@@ -33,7 +35,9 @@ def plan_replenishment(settings: Settings, ds: str) -> dict:
         ]
         report["assumed"] = manifest["plan_assumptions"]
     path = io.write_csv(lines, settings.out_dir(ds) / "replenishment_plan.csv")
-    report.update(path=str(path), budget_eur=cfg.budget_eur)
+    report.update(
+        path=str(path), budget_eur=cfg.budget_eur, forecast_bias=cfg.forecast_bias
+    )
     return report
 
 
@@ -71,3 +75,23 @@ def plan_config(settings: Settings) -> PlanConfig:
         mip_gap=settings.solver_mip_gap,
         integer_order_days=settings.plan_integer_order_days,
     )
+
+
+def day_plan_config(settings: Settings, forecast: pd.DataFrame) -> PlanConfig:
+    """The run's plan settings with the bias of the model that made ``forecast``."""
+    return replace(
+        plan_config(settings), forecast_bias=forecast_bias(settings, forecast)
+    )
+
+
+def forecast_bias(settings: Settings, forecast: pd.DataFrame) -> float:
+    """The holdout bias of the forecast's model (``sum(P50 - actual) / sum actual``,
+    from its registry card), or 0 where correction is off or nothing is known."""
+    versions = forecast.get("model_version", pd.Series(dtype=str)).unique()
+    if not settings.plan_forecast_bias_correction or len(versions) != 1:
+        return 0.0
+    card = settings.registry / str(versions[0]) / "meta.json"
+    if not card.exists():
+        return 0.0
+    bias = io.read_json(card)["metrics"]["lightgbm"].get("bias")
+    return round(float(bias), 6) if bias is not None else 0.0

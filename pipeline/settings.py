@@ -66,6 +66,9 @@ class Settings:
     # Order days with whole case packs and MOQ binaries; later days of the rolling
     # horizon are continuous at an EOQ-spread order cost (0: every day integer).
     plan_integer_order_days: int = 1
+    # Plan on the forecast scaled by 1 / (1 + its model's holdout bias), 0.5-2x
+    # (0: plan on the forecast as it is).
+    plan_forecast_bias_correction: int = 1
     pii_key: str = field(default="", repr=False)
     # Data quality gate (validation): when a batch is too bad to use at all.
     max_bad_row_share: float = 0.2  # more failing rows than this fails the drop

@@ -14,7 +14,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models.replenishment import PlanConfig, budget_periods, solve_plan
+from models.replenishment import PlanConfig, solve_plan
+from models.replenishment_blocks import periods_over_budget
 
 ORDER = ["location_id", "sku", "order_date"]
 
@@ -44,20 +45,12 @@ def plan_by_region(
         shards.append(lines)
         reports[region] = report
     union = pd.concat(shards, ignore_index=True)
-    over = _periods_over_budget(union, ds, cfg)
+    over = periods_over_budget(union, ds, cfg)
     if not over:
         return union, {"sharded": True, "shards": reports}
     lines, report = solve_plan(position, forecast, ds, cfg)
     reason = f"budget binds across regions in period(s) {over}: solved whole"
     return lines, report | {"sharded": False, "reason": reason, "shards": reports}
-
-
-def _periods_over_budget(lines: pd.DataFrame, ds: str, cfg: PlanConfig) -> list[int]:
-    """Budget periods in which the lines spend more than the budget."""
-    day = (pd.to_datetime(lines.order_date) - pd.Timestamp(ds)).dt.days - 1
-    period = budget_periods(cfg.horizon_days, cfg.budget_period_days)[day.to_numpy()]
-    spend = lines.order_cost_eur.groupby(period).sum()
-    return [int(p) for p in spend.index[spend.to_numpy() > cfg.budget_eur + 1e-6]]
 
 
 def same_plan(a: pd.DataFrame, b: pd.DataFrame) -> bool:

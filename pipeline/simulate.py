@@ -137,7 +137,7 @@ def _sales_window(state: MarketState, truth: pd.DataFrame, days: int) -> np.ndar
 
 def _perfect(settings: Settings):
     """Plan on the true stock with the demand the market will draw."""
-    from models.replenishment import solve_plan
+    from models.replenishment_blocks import solve_by_location
     from pipeline.planning import plan_config
 
     cfg = plan_config(settings)
@@ -145,7 +145,7 @@ def _perfect(settings: Settings):
     def decide(ds: str, k: int) -> pd.DataFrame:
         state = MarketState.load(settings.sim_dir)
         forecast = true_demand(state, ds, cfg.horizon_days)
-        lines, _ = solve_plan(true_position(state, ds), forecast, ds, cfg)
+        lines, _ = solve_by_location(true_position(state, ds), forecast, ds, cfg)
         return plan_orders(state, lines, pd.Timestamp(ds) + pd.Timedelta(days=1))
 
     return decide

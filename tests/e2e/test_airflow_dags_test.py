@@ -19,7 +19,7 @@ import pytest
 
 from models.replenishment import make_instance
 from pipeline import fingerprint, io, market
-from pipeline.planning import forecast_path, plan_config
+from pipeline.planning import day_plan_config, forecast_path
 from pipeline.settings import Settings
 from pipeline.sources import SOURCES, load_source
 from pipeline.warehouse import query
@@ -114,7 +114,7 @@ def _protected_demand(settings) -> dict:
     targets (the cost's critical ratio per row, read from the warehouse)."""
     position = query(settings, "mart_inventory_position")
     forecast = pd.read_parquet(forecast_path(settings, DS))
-    inst = make_instance(position, forecast, DS, plan_config(settings))
+    inst = make_instance(position, forecast, DS, day_plan_config(settings, forecast))
     keys = zip(inst.pos.sku, inst.pos.location_id, strict=True)
     return dict(zip(keys, inst.demand, strict=True))
 

@@ -4,6 +4,9 @@ import pytest
 
 from models.replenishment import (
     PlanConfig,
+    build_model,
+    make_instance,
+    mean_per_p50,
     protected_daily_demand,
     protected_demand,
     service_levels,
@@ -220,3 +223,45 @@ def test_an_infeasible_instance_still_plans_and_names_every_shortfall():
     # 30 units short, 10 bought with 100 EUR, 20 x 10 EUR = 200 EUR short.
     assert "budget short by 200 EUR over the horizon" in report["binding"]
     assert lines.order_qty_units.sum() == 10
+
+
+@pytest.mark.parametrize(
+    ("bias", "factor"), [(0.0, 1.0), (-0.2, 1.25), (0.25, 0.8), (-0.9, 2.0), (4.0, 0.5)]
+)
+def test_forecast_bias_scales_the_plan_by_its_inverse_within_half_to_double(
+    bias, factor
+):
+    assert mean_per_p50(bias) == pytest.approx(factor)
+
+
+def test_an_under_forecasting_model_gets_its_demand_scaled_up():
+    """20 % under the actuals on its holdout: the plan protects 1.25 x the forecast."""
+    pos, fc = _position(), _forecast(units=4.0)
+    plain = make_instance(pos, fc, DS, PlanConfig(horizon_days=10))
+    fixed = make_instance(pos, fc, DS, PlanConfig(horizon_days=10, forecast_bias=-0.2))
+    np.testing.assert_allclose(fixed.demand, 1.25 * plain.demand)
+    plain_lines, _ = solve_plan(pos, fc, DS, PlanConfig(horizon_days=10))
+    fixed_lines, _ = solve_plan(
+        pos, fc, DS, PlanConfig(horizon_days=10, forecast_bias=-0.2)
+    )
+    # An order arrives from day 3 on (lead time 2): days 3-10 take 8 x 4 units,
+    # 8 x 5 at 1.25 x; the 5 on hand go to days 1-2.
+    assert plain_lines.order_qty_units.sum() == 32
+    assert fixed_lines.order_qty_units.sum() == 40
+
+
+def test_a_late_orders_fixed_cost_is_spread_over_what_it_can_still_bring():
+    """Past the integer order days the 25 EUR order cost is charged per pack over
+    a lot: the economic lot (here sqrt(2 x 3 x 25 / 0.01) = 122 units), but no
+    more than the units the order can use before the horizon ends."""
+    cfg = PlanConfig(horizon_days=10, integer_order_days=1)
+    inst = make_instance(_position(lead_time_days=2), _forecast(units=3.0), DS, cfg)
+    prob, v = build_model(inst, cfg)
+    cost = prob.objective
+    for x, day, units in zip(v["packs"], v["order_day"], v["upper_units"], strict=True):
+        if day == 1:  # integer: its cost sits on the binary
+            assert cost.get(x, 0.0) == 0.0
+            continue
+        useful = 3.0 * (10 - (day + 2) + 1)  # demand from its arrival to day 10
+        assert units == useful
+        assert cost[x] == pytest.approx(25.0 / max(useful, 1.0))

@@ -1,0 +1,42 @@
+"""The plan's settings for a day: the forecast's holdout bias read from its model."""
+
+import pandas as pd
+import pytest
+
+from pipeline import io
+from pipeline.planning import day_plan_config, forecast_bias
+from pipeline.settings import Settings
+
+
+def _card(settings: Settings, version: str, bias: float) -> None:
+    metrics = {"lightgbm": {"wape": 0.4, "bias": bias, "coverage_p90": 0.9}}
+    io.write_json({"metrics": metrics}, settings.registry / version / "meta.json")
+
+
+def _forecast(version: str) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"sku": ["A", "A"], "horizon_day": [1, 2], "model_version": version}
+    )
+
+
+@pytest.fixture
+def settings(tmp_path) -> Settings:
+    s = Settings.load(fusion_home=tmp_path)
+    _card(s, "2026-01-24", -0.08)
+    return s
+
+
+def test_the_plan_takes_the_bias_of_the_model_that_forecast(settings):
+    _card(settings, "2026-01-31", 0.3)  # a newer model that did not forecast
+    assert forecast_bias(settings, _forecast("2026-01-24")) == -0.08
+    assert day_plan_config(settings, _forecast("2026-01-24")).forecast_bias == -0.08
+
+
+def test_no_correction_when_switched_off_or_nothing_is_known(settings, tmp_path):
+    off = Settings.load(fusion_home=tmp_path, plan_forecast_bias_correction=0)
+    assert forecast_bias(off, _forecast("2026-01-24")) == 0.0
+    assert forecast_bias(settings, _forecast("2025-12-01")) == 0.0  # no card
+    assert (
+        forecast_bias(settings, _forecast("2026-01-24").drop(columns="model_version"))
+        == 0.0
+    )
