@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from models.replenishment import mean_per_p50
 from pipeline import io
 from pipeline.settings import Settings
 from pipeline.sources import SOURCES
@@ -201,6 +202,11 @@ def format_summary(report: dict) -> str:
         f"({p['solver']} {p['status']}, {p['variables']:,} variables, "
         f"solved in {p['solve_s']:.1f} s)",
     ]
+    if p.get("forecast_bias"):
+        lines.append(
+            f"  planned on the forecast x {mean_per_p50(p['forecast_bias']):.3f}: "
+            f"its model's holdout bias was {p['forecast_bias']:+.3f}"
+        )
     if p["binding"]:
         lines.append("  binding: " + "; ".join(p["binding"]))
     pr, wb = report["promotions"], report["write_back"]

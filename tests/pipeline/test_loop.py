@@ -29,6 +29,7 @@ def test_two_days_through_the_cli(tmp_path, monkeypatch, capsys):
     assert placed == tomorrow.order_qty_units.sum()
 
     assert main(["run", "--ds", "2026-02-01"]) == 0
+    printed = capsys.readouterr().out
     report = io.read_json(tmp_path / "out/2026-02-01/run_report.json")
     assert report["sources"]["orders"]["snapshot_day"] == "2026-02-01"
     assert report["forecast"]["model_version"] == "2026-02-01"
@@ -36,3 +37,8 @@ def test_two_days_through_the_cli(tmp_path, monkeypatch, capsys):
     assert (tmp_path / "out/2026-02-01/kpi_report.html").exists()
     # Same recipe as yesterday's champion: the fresher model takes over.
     assert "same recipe" in report["forecast"]["reason"]
+    # The plan corrects the forecast by the bias its model showed on its holdout.
+    card = io.read_json(tmp_path / "registry/2026-02-01/meta.json")
+    bias = round(card["metrics"]["lightgbm"]["bias"], 6)
+    assert bias != 0 and report["plan"]["forecast_bias"] == bias
+    assert f"its model's holdout bias was {bias:+.3f}" in printed
