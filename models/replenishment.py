@@ -75,13 +75,15 @@ MAX_BIAS_CORRECTION = 2.0  # the forecast is scaled by at most this factor or 1/
 def mean_per_p50(forecast_bias: float) -> float:
     """Expected units per unit of P50: 1 / (1 + holdout bias), within 0.5-2.
 
-    A model trained on a recent window under-forecasts a market that grows or
-    is pushed by more promotions than it saw (on the demo market its holdout
-    bias is about -5 to -10 %); planning on such a P50 runs short on every row
-    at once. The holdout the model was judged on measures the bias; scaling
-    both quantiles by its inverse plans on the demand the model would have
-    hit. The clip keeps a freak holdout (a few rows, a holiday) from
-    doubling or halving the plan.
+    The bias is the model's sum(P50 - actual) / sum actual on its holdout.
+    For intermittent, right-skewed demand the median sits well below the mean
+    (on the S demo market the P50 runs 20-25 % under the actuals while the P90
+    covers 88-92 % of them), and a horizon's demand is the sum of the days'
+    means, not of their medians: planning on summed P50s runs short on every
+    row at once. So the plan takes P50 / (1 + bias) as each day's expected
+    demand and keeps the P90, which is calibrated, as the spread's upper
+    point. The clip keeps a freak holdout (few rows, a holiday) from doubling
+    or halving the plan.
     """
     factor = 1.0 / max(1.0 + forecast_bias, 1e-9)
     return float(np.clip(factor, 1 / MAX_BIAS_CORRECTION, MAX_BIAS_CORRECTION))
@@ -216,11 +218,10 @@ def make_instance(position, forecast, ds: str, cfg: PlanConfig) -> Instance:
         )
         return grid.reindex(columns=range(1, H + 1)).reindex(idx).fillna(0.0)
 
-    scale = mean_per_p50(cfg.forecast_bias)
-    p50 = scale * wide("p50_units").to_numpy()
-    pos["mean_daily_units"] = p50.mean(axis=1)
+    mean = mean_per_p50(cfg.forecast_bias) * wide("p50_units").to_numpy()
+    pos["mean_daily_units"] = mean.mean(axis=1)
     demand = protected_daily_demand(
-        p50, scale * wide("p90_units").to_numpy(), service_levels(pos, cfg)
+        mean, wide("p90_units").to_numpy(), service_levels(pos, cfg)
     )
     due = (pd.to_datetime(pos.on_order_arrival_date) - pd.Timestamp(ds)).dt.days
     day = due.fillna(1).clip(1, H).astype(int).to_numpy()

@@ -204,8 +204,9 @@ def format_summary(report: dict) -> str:
     ]
     if p.get("forecast_bias"):
         lines.append(
-            f"  planned on the forecast x {mean_per_p50(p['forecast_bias']):.3f}: "
-            f"its model's holdout bias was {p['forecast_bias']:+.3f}"
+            f"  expected demand taken as the P50 x "
+            f"{mean_per_p50(p['forecast_bias']):.3f} (its model's holdout bias "
+            f"was {p['forecast_bias']:+.3f})"
         )
     if p["binding"]:
         lines.append("  binding: " + "; ".join(p["binding"]))

@@ -234,20 +234,24 @@ def test_forecast_bias_scales_the_plan_by_its_inverse_within_half_to_double(
     assert mean_per_p50(bias) == pytest.approx(factor)
 
 
-def test_an_under_forecasting_model_gets_its_demand_scaled_up():
-    """20 % under the actuals on its holdout: the plan protects 1.25 x the forecast."""
-    pos, fc = _position(), _forecast(units=4.0)
-    plain = make_instance(pos, fc, DS, PlanConfig(horizon_days=10))
-    fixed = make_instance(pos, fc, DS, PlanConfig(horizon_days=10, forecast_bias=-0.2))
-    np.testing.assert_allclose(fixed.demand, 1.25 * plain.demand)
-    plain_lines, _ = solve_plan(pos, fc, DS, PlanConfig(horizon_days=10))
-    fixed_lines, _ = solve_plan(
-        pos, fc, DS, PlanConfig(horizon_days=10, forecast_bias=-0.2)
+def test_the_plan_takes_p50_over_one_plus_bias_as_the_mean_and_keeps_the_p90():
+    """P50 20 % under the actuals on its holdout: expected demand is 1.25 x P50;
+    the P90 (calibrated) stays the upper point of the spread."""
+    pos, cfg = _position(), PlanConfig(horizon_days=10, forecast_bias=-0.2)
+    fc = _forecast(units=4.0).assign(p90_units=6.0)
+    inst = make_instance(pos, fc, DS, cfg)
+    levels = service_levels(inst.pos, cfg)
+    expected = protected_daily_demand(
+        np.full((1, 10), 5.0), np.full((1, 10), 6.0), levels
     )
-    # An order arrives from day 3 on (lead time 2): days 3-10 take 8 x 4 units,
-    # 8 x 5 at 1.25 x; the 5 on hand go to days 1-2.
-    assert plain_lines.order_qty_units.sum() == 32
-    assert fixed_lines.order_qty_units.sum() == 40
+    np.testing.assert_allclose(inst.demand, expected)
+    # Without a spread the plan protects the mean: an order arrives from day 3
+    # on (lead time 2), days 3-10 take 8 x 4 units, 8 x 5 at 1.25 x.
+    flat = _forecast(units=4.0)
+    plain, _ = solve_plan(pos, flat, DS, PlanConfig(horizon_days=10))
+    fixed, _ = solve_plan(pos, flat, DS, cfg)
+    assert plain.order_qty_units.sum() == 32
+    assert fixed.order_qty_units.sum() == 40
 
 
 def test_a_late_orders_fixed_cost_is_spread_over_what_it_can_still_bring():

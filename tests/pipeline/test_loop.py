@@ -41,4 +41,4 @@ def test_two_days_through_the_cli(tmp_path, monkeypatch, capsys):
     card = io.read_json(tmp_path / "registry/2026-02-01/meta.json")
     bias = round(card["metrics"]["lightgbm"]["bias"], 6)
     assert bias != 0 and report["plan"]["forecast_bias"] == bias
-    assert f"its model's holdout bias was {bias:+.3f}" in printed
+    assert f"(its model's holdout bias was {bias:+.3f})" in printed
