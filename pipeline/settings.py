@@ -66,9 +66,10 @@ class Settings:
     # Order days with whole case packs and MOQ binaries; later days of the rolling
     # horizon are continuous at an EOQ-spread order cost (0: every day integer).
     plan_integer_order_days: int = 1
-    # Plan on the forecast scaled by 1 / (1 + its model's holdout bias), 0.5-2x
-    # (0: plan on the forecast as it is).
-    plan_forecast_bias_correction: int = 1
+    # 1: plan on P50 / (1 + its model's holdout bias) as the expected demand
+    # (0.5-2 x the P50, the P90 kept). Off: over 14 S days it cost 2-5 % more
+    # for the same fill rate (BENCHMARKS.md, "Closed loop: what was tried").
+    plan_forecast_bias_correction: int = 0
     pii_key: str = field(default="", repr=False)
     # Data quality gate (validation): when a batch is too bad to use at all.
     max_bad_row_share: float = 0.2  # more failing rows than this fails the drop

@@ -11,6 +11,7 @@ def test_two_days_through_the_cli(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("FUSION_HOME", str(tmp_path))
     monkeypatch.setenv("FUSION_PII_KEY", "loop")
     monkeypatch.setenv("FUSION_TRAIN_WINDOW_DAYS", "30")
+    monkeypatch.setenv("FUSION_PLAN_FORECAST_BIAS_CORRECTION", "1")
     assert main(["demo", "--size", "XS", "--days", "45", "--end", "2026-01-31"]) == 0
     assert main(["run"]) == 0
     assert "FusionLoop run for 2026-01-31" in capsys.readouterr().out

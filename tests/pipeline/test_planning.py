@@ -21,7 +21,7 @@ def _forecast(version: str) -> pd.DataFrame:
 
 @pytest.fixture
 def settings(tmp_path) -> Settings:
-    s = Settings.load(fusion_home=tmp_path)
+    s = Settings.load(fusion_home=tmp_path, plan_forecast_bias_correction=1)
     _card(s, "2026-01-24", -0.08)
     return s
 
@@ -32,8 +32,8 @@ def test_the_plan_takes_the_bias_of_the_model_that_forecast(settings):
     assert day_plan_config(settings, _forecast("2026-01-24")).forecast_bias == -0.08
 
 
-def test_no_correction_when_switched_off_or_nothing_is_known(settings, tmp_path):
-    off = Settings.load(fusion_home=tmp_path, plan_forecast_bias_correction=0)
+def test_no_correction_when_off_as_by_default_or_nothing_is_known(settings, tmp_path):
+    off = Settings.load(fusion_home=tmp_path)
     assert forecast_bias(off, _forecast("2026-01-24")) == 0.0
     assert forecast_bias(settings, _forecast("2025-12-01")) == 0.0  # no card
     assert (
