@@ -24,16 +24,20 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, replace
-from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
 import pulp
-from scipy.special import ndtri
 
 from models.highs import BatchHiGHS, solve_summary
 from models.replenishment_lines import binding_notes, order_lines
 from models.replenishment_start import start_from_relaxation
+from models.service import (
+    lost_sale_eur,
+    mean_per_p50,
+    protected_daily_demand,
+    service_levels,
+)
 
 CAPACITY_SLACK_EUR_PER_UNIT = 1_000.0
 BUDGET_SLACK_EUR_PER_EUR = 50.0
@@ -58,66 +62,9 @@ class PlanConfig:
     integer: bool = True  # False: the LP relaxation (fractional packs, no binaries)
     integer_order_days: int = 0  # order days with integer packs; 0 = every day
     # The forecast's relative bias on its holdout, sum(P50 - actual) / sum actual:
-    # the plan scales the forecast by 1 / (1 + bias) (see ``mean_per_p50``).
+    # the plan's expected demand is P50 / (1 + bias) (``models.service``); 0 = P50.
     forecast_bias: float = 0.0
     highs_options: tuple = ()  # extra HiGHS (name, value) options, e.g. solver=ipm
-
-
-def protected_demand(p50, p90, service_level: float) -> np.ndarray:
-    """Demand quantile for the service level, interpolated on a normal scale."""
-    k = NormalDist().inv_cdf(service_level) / NormalDist().inv_cdf(0.9)
-    return np.clip(np.asarray(p50) + k * (np.asarray(p90) - np.asarray(p50)), 0, None)
-
-
-MAX_BIAS_CORRECTION = 2.0  # the forecast is scaled by at most this factor or 1/it
-
-
-def mean_per_p50(forecast_bias: float) -> float:
-    """Expected units per unit of P50: 1 / (1 + holdout bias), within 0.5-2.
-
-    The bias is the model's sum(P50 - actual) / sum actual on its holdout.
-    For intermittent, right-skewed demand the median sits well below the mean
-    (on the S demo market the P50 runs 20-25 % under the actuals while the P90
-    covers 88-92 % of them), and a horizon's demand is the sum of the days'
-    means, not of their medians: planning on summed P50s runs short on every
-    row at once. So the plan takes P50 / (1 + bias) as each day's expected
-    demand and keeps the P90, which is calibrated, as the spread's upper
-    point. The clip keeps a freak holdout (few rows, a holiday) from doubling
-    or halving the plan.
-    """
-    factor = 1.0 / max(1.0 + forecast_bias, 1e-9)
-    return float(np.clip(factor, 1 / MAX_BIAS_CORRECTION, MAX_BIAS_CORRECTION))
-
-
-def protected_daily_demand(p50: np.ndarray, p90: np.ndarray, service_level):
-    """Daily protected units whose running sum is the service-level quantile of
-    cumulative demand, shape (n, H). ``service_level``: one level, or one per row.
-
-    Adding up daily P90s would protect far more than a P90 of the horizon's
-    demand (quantiles do not add; for a slow mover 14 daily P90s are about
-    twice its 14-day P90). Days are taken as independent and normal: the
-    spread of day t is (P90 - P50) / z(0.9), the protected cumulative demand
-    through day t is sum P50 + z(service level) x sqrt(sum of variances).
-    """
-    sigma = np.clip(p90 - p50, 0, None) / NormalDist().inv_cdf(0.9)
-    z = ndtri(np.asarray(service_level, dtype=float)).reshape(-1, 1)
-    cum = np.cumsum(p50, axis=1) + z * np.sqrt(np.cumsum(sigma**2, axis=1))
-    return np.clip(np.diff(cum, axis=1, prepend=0.0), 0, None)
-
-
-def service_levels(pos: pd.DataFrame, cfg: PlanConfig) -> np.ndarray:
-    """Each row's service target: the newsvendor critical ratio of its costs.
-
-    One more unit of safety stock costs its holding over a review cycle and
-    saves a lost sale (margin plus goodwill) when demand runs past it, so the
-    level the benchmark's costs justify is lost / (lost + holding x review
-    days), usually far above 0.9 for cheap-to-hold goods. Kept between
-    ``cfg.service_level`` and ``cfg.max_service_level``.
-    """
-    lost = lost_sale_eur(pos, cfg.lost_sale_goodwill_pct)
-    hold = pos.holding_cost_eur_per_unit_day.to_numpy() * cfg.review_days
-    ratio = lost / np.maximum(lost + hold, 1e-9)
-    return np.clip(ratio, cfg.service_level, cfg.max_service_level)
 
 
 @dataclass
@@ -431,12 +378,6 @@ def _budget(prob, pos, v: dict, H: int, cfg: PlanConfig):
             spend[p] - s, -1, rhs=cfg.budget_eur, name=f"budget_{p}"
         )
     return slack, spend
-
-
-def lost_sale_eur(pos: pd.DataFrame, goodwill_pct: float) -> np.ndarray:
-    """Penalty per unit of unmet protected demand: lost margin plus goodwill."""
-    margin = (pos.list_price_eur - pos.unit_cost_eur).clip(lower=0).to_numpy()
-    return margin + goodwill_pct * pos.list_price_eur.to_numpy()
 
 
 def _objective(prob, pos, v: dict, cfg: PlanConfig) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from models.replenishment import mean_per_p50
+from models.service import mean_per_p50
 from pipeline import io
 from pipeline.settings import Settings
 from pipeline.sources import SOURCES

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from models.replenishment import lost_sale_eur
+from models.service import lost_sale_eur
 from pipeline.market.state import MarketState
 
 DAY_COLUMNS = [

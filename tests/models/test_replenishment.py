@@ -2,15 +2,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.replenishment import (
-    PlanConfig,
-    build_model,
-    make_instance,
+from models.replenishment import PlanConfig, build_model, make_instance, solve_plan
+from models.service import (
     mean_per_p50,
     protected_daily_demand,
     protected_demand,
     service_levels,
-    solve_plan,
 )
 
 DS = "2026-01-31"
