@@ -401,7 +401,7 @@ def _linear_order_cost(pos, v: dict, cfg: PlanConfig) -> list:
     Past the integer order days an order has no binary, so its fixed cost is
     charged per pack as order cost / lot units. The lot is the economic order
     quantity, but never more than the order can usefully bring inside the
-    horizon (its big-M, ``upper_units``; still at least the MOQ and one pack):
+    horizon (its big-M, ``upper_units``; both are at least the MOQ and a pack):
     late in the horizon an order can only cover a few days, and spreading its
     cost over a full economic lot made later orders look almost free, so the
     plan put off today's order to a later day it then never placed.
@@ -410,10 +410,7 @@ def _linear_order_cost(pos, v: dict, cfg: PlanConfig) -> list:
         return []
     k = np.flatnonzero(v["order_day"] > cfg.integer_order_days)
     rows = v["order_row"][k]
-    floor = np.maximum(pos.moq_units.to_numpy(), v["pack"])[rows]
-    lot = np.maximum(
-        np.minimum(economic_order_units(pos, cfg)[rows], v["upper_units"][k]), floor
-    )
+    lot = np.minimum(economic_order_units(pos, cfg)[rows], v["upper_units"][k])
     eur_per_pack = cfg.order_cost_eur * v["pack"][rows] / lot
     return list(zip(v["packs"][k], eur_per_pack, strict=True))
 
