@@ -2,8 +2,10 @@
 
 Per stage and size: seconds, peak RSS and rows in, then the growth from one
 size to the next of the stage's time beside the growth of its rows. The six
-extracts (and the six validations) are summed into one line each; the JSON
-keeps every source.
+extracts (and the six validations) are summed into one line each, and so are
+the region shards of the forecast (``forecast_demand.<region>``) and of the
+plan (``plan_region.<region>``, counted in ``plan_replenishment``); the JSON
+keeps every part.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ def grouped(stages: dict) -> dict:
     """
     out = {}
     for name, s in stages.items():
-        key = name.split("_")[0] if name.startswith(("extract_", "validate_")) else name
+        key = _stage_key(name)
         g = out.setdefault(
             key, {"seconds": 0.0, "peak_rss_mb": 0, "rows_in": 0, "parts": 0}
         )
@@ -50,6 +52,14 @@ def grouped(stages: dict) -> dict:
             g["rows_in"] = None
             g["seconds"] = f"{g['seconds']} ({g['parts']} of {SOURCES} sources)"
     return out
+
+
+def _stage_key(name: str) -> str:
+    """The table's line for a stage record (sources and regions summed)."""
+    if name.startswith(("extract_", "validate_")):
+        return name.split("_")[0]
+    base = name.split(".")[0]
+    return "plan_replenishment" if base == "plan_region" else base
 
 
 def _pairs(items: list) -> list[tuple]:
@@ -152,6 +162,14 @@ def _totals(results: dict, sizes: list[str]) -> list[str]:
             "day: airflow dags test, peak MB",
             lambda r: r["airflow_dags_test"]["peak_rss_mb"],
         ),
+        line(
+            "day: airflow scheduler (LocalExecutor, mapped tasks side by side), s",
+            lambda r: r["airflow_scheduler"]["wall_s"],
+        ),
+        line(
+            "day: airflow scheduler, peak MB (all processes summed)",
+            lambda r: r["airflow_scheduler"]["peak_rss_mb"],
+        ),
         line("day: warehouse build", build),
         line("load average at the end", lambda r: r["fusionloop_run"]["load_average"]),
         line("initial load (all history), s", lambda r: r["initial_load"]["wall_s"]),
@@ -173,7 +191,12 @@ def _notes(results: dict, sizes: list[str]) -> list[str]:
     """What a size's runs say about themselves (a run stopped before its end)."""
     notes = []
     for size in sizes:
-        for run in ("initial_load", "fusionloop_run", "airflow_dags_test"):
+        for run in (
+            "initial_load",
+            "fusionloop_run",
+            "airflow_dags_test",
+            "airflow_scheduler",
+        ):
             record = results[size].get(run, {})
             if "note" not in record:
                 continue

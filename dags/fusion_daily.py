@@ -12,10 +12,13 @@ FusionLoop's daily closed loop between marketing and operations.
    and `sql/marts`, after the first day only where the new drops changed it
    (one writer at a time: pool `duckdb_writer`).
 3. **forecast**: `train_demand_model` (LightGBM P50/P90, scored against seasonal
-   naive on held-back days) and `forecast_demand` over the horizon.
-4. **decide**: `plan_replenishment` (PuLP MILP on HiGHS) writes
-   `out/<ds>/replenishment_plan.csv`; `adjust_promotions` proposes markdowns for
-   overstock and shrinks or pauses for stock-out risk.
+   naive on held-back days), then `forecast_demand` over the horizon, mapped
+   over the regions of the ERP's locations (`list_regions`).
+4. **decide**: `plan_region` (PuLP MILP on HiGHS per location, mapped over the
+   regions) and `plan_replenishment`, which joins them (re-solving where the
+   budget binds across locations) into `out/<ds>/replenishment_plan.csv`;
+   `adjust_promotions` proposes markdowns for overstock and shrinks or pauses
+   for stock-out risk.
 5. **write_back**: upserts the adjustments into marketing's database exactly
    once; writes `out/<ds>/kpi_report.html` and `out/<ds>/run_report.json`.
 
@@ -105,9 +108,16 @@ def fusion_daily():
 
         return daily.build_features(_settings(run), run["ds"])
 
+    @task
+    def list_regions(run: dict, features: dict) -> list[str]:
+        """The regions of the warehouse's locations: the shards mapped below."""
+        from pipeline import daily
+
+        return daily.regions(_settings(run))
+
     @task_group
-    def forecast(run: dict, features: dict):
-        """Train the demand model, then forecast P50/P90 over the horizon."""
+    def forecast(run: dict, features: dict, regions: list):
+        """Train the demand model, then forecast P50/P90 per region."""
 
         @task
         def train_demand_model(run: dict, features: dict) -> dict:
@@ -116,25 +126,37 @@ def fusion_daily():
 
             return daily.train_demand_model(_settings(run), run["ds"])
 
-        @task
-        def forecast_demand(run: dict, model: dict) -> dict:
-            """P50/P90 units per SKU x location x day -> `lake/forecast/ds=<ds>/`."""
+        @task(
+            map_index_template="{{ task.op_kwargs['region'] }}",
+            doc_md="P50/P90 per SKU x store x day of one region's stores -> "
+            "`lake/forecast/ds=<ds>/region=<region>/`.",
+        )
+        def forecast_demand(region: str, run: dict, model: dict) -> dict:
             from pipeline import daily
 
-            return daily.forecast_demand(
-                _settings(run), run["ds"], model["model_version"]
-            )
+            version = model["model_version"]
+            return daily.forecast_demand(_settings(run), run["ds"], version, region)
 
         model = train_demand_model(run, features)
-        return {"model": model, "forecast": forecast_demand(run, model)}
+        shards = forecast_demand.partial(run=run, model=model).expand(region=regions)
+        return {"model": model, "forecast": shards}
 
     @task_group
     def decide(run: dict, forecasted: dict):
         """Plan replenishment, then adjust promotions to what operations can supply."""
 
+        @task(
+            map_index_template="{{ task.op_kwargs['forecasted']['region'] }}",
+            doc_md="One MILP per store of the region, each with the whole budget.",
+        )
+        def plan_region(forecasted: dict, run: dict) -> dict:
+            from pipeline import daily
+
+            return daily.plan_region(_settings(run), run["ds"], forecasted["region"])
+
         @task(outlets=[PLANS])
-        def plan_replenishment(run: dict, forecasted: dict) -> dict:
-            """MILP plan under capacity and budget -> `replenishment_plan.csv`."""
+        def plan_replenishment(run: dict, shards: list) -> dict:
+            """The regions' plans joined, within budget -> `replenishment_plan.csv`."""
             from pipeline import daily
 
             return daily.plan_replenishment(_settings(run), run["ds"])
@@ -146,7 +168,8 @@ def fusion_daily():
 
             return daily.adjust_promotions(_settings(run), run["ds"])
 
-        return adjust_promotions(run, plan_replenishment(run, forecasted))
+        shards = plan_region.partial(run=run).expand(forecasted=forecasted)
+        return adjust_promotions(run, plan_replenishment(run, shards))
 
     @task(outlets=[MARKETING])
     def write_back(run: dict, model: dict, adjusted: dict) -> dict:
@@ -156,7 +179,8 @@ def fusion_daily():
         return daily.write_back(_settings(run), run["ds"], model["model_version"])
 
     run = resolve_run()
-    forecasted = forecast(run, build_features(run, ingest(run)))
+    features = build_features(run, ingest(run))
+    forecasted = forecast(run, features, list_regions(run, features))
     write_back(run, forecasted["model"], decide(run, forecasted["forecast"]))
 
 

@@ -37,14 +37,46 @@ def solve_by_location(
     (each location's times, status and gap) and ``budget_split`` (EUR per
     location, only when the budget bound across locations).
     """
-    locations = sorted(position.location_id.unique())
-    first = _solve_blocks(
+    return finish_blocks(
+        first_pass(position, forecast, ds, cfg), position, forecast, ds, cfg
+    )
+
+
+def first_pass(
+    position: pd.DataFrame,
+    forecast: pd.DataFrame,
+    ds: str,
+    cfg: PlanConfig,
+    locations=None,
+) -> dict:
+    """{location: (lines, report)}: each of ``locations`` (default: all)
+    solved with the whole budget.
+
+    Each block's time limit is its share of ``position``'s rows, so solving
+    the locations in groups (a region per task) gives the blocks that one
+    call for all of them gives.
+    """
+    if locations is None:
+        locations = position.location_id.unique()
+    return _solve_blocks(
         position,
         forecast,
         ds,
         replace(cfg, time_limit_s=FIRST_PASS_SHARE_OF_TIME * cfg.time_limit_s),
-        {loc: cfg.budget_eur for loc in locations},
+        {loc: cfg.budget_eur for loc in sorted(locations)},
     )
+
+
+def finish_blocks(
+    first: dict,
+    position: pd.DataFrame,
+    forecast: pd.DataFrame,
+    ds: str,
+    cfg: PlanConfig,
+) -> tuple[pd.DataFrame, dict]:
+    """The first pass's union if it keeps to the budget, else the second pass."""
+    first = dict(sorted(first.items()))
+    locations = list(first)
     union = pd.concat([lines for lines, _ in first.values()], ignore_index=True)
     if not periods_over_budget(union, ds, cfg):
         return by_urgency(union), merge_reports(first, bound_from=first)

@@ -80,15 +80,38 @@ def reuse_demand_model(settings: Settings, ds: str, model_version: str) -> dict:
     return _timed(settings, ds, "train_demand_model", lambda: result)
 
 
-def forecast_demand(settings: Settings, ds: str, model_version: str) -> dict:
+def regions(settings: Settings) -> list[str]:
+    """The regions the forecast and the plan's first pass are mapped over."""
+    from pipeline.regions import regions
+
+    return regions(settings)
+
+
+def forecast_demand(
+    settings: Settings, ds: str, model_version: str, region: str
+) -> dict:
+    """The forecast of one region's locations (stage ``forecast_demand.<region>``)."""
     from pipeline.forecasting import forecast_demand as forecast
 
     return _timed(
-        settings, ds, "forecast_demand", lambda: forecast(settings, ds, model_version)
+        settings,
+        ds,
+        f"forecast_demand.{region}",
+        lambda: forecast(settings, ds, model_version, region),
+    )
+
+
+def plan_region(settings: Settings, ds: str, region: str) -> dict:
+    """The plan's first pass for one region (stage ``plan_region.<region>``)."""
+    from pipeline.planning import plan_region as plan
+
+    return _timed(
+        settings, ds, f"plan_region.{region}", lambda: plan(settings, ds, region)
     )
 
 
 def plan_replenishment(settings: Settings, ds: str) -> dict:
+    """The regions' first passes joined into the plan the ops teams get."""
     from pipeline.planning import plan_replenishment as plan
 
     return _timed(settings, ds, "plan_replenishment", lambda: plan(settings, ds))
@@ -137,7 +160,11 @@ def run_day(settings: Settings, ds: str, reuse_model: str | None = None) -> dict
         model = reuse_demand_model(settings, ds, reuse_model)["model_version"]
     else:
         model = train_demand_model(settings, ds)["model_version"]
-    forecast_demand(settings, ds, model)
+    shards = regions(settings)
+    for region in shards:  # the DAG maps these over the regions
+        forecast_demand(settings, ds, model, region)
+    for region in shards:
+        plan_region(settings, ds, region)
     plan_replenishment(settings, ds)
     adjust_promotions(settings, ds)
     write_back(settings, ds, model)

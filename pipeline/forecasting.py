@@ -11,7 +11,7 @@ from dataclasses import asdict
 import pandas as pd
 
 from models import demand
-from pipeline import io, registry
+from pipeline import io, regions, registry
 from pipeline.settings import Settings
 from pipeline.warehouse import query, read_warehouse
 
@@ -136,16 +136,19 @@ def _save(settings, ds, model, rows, metrics) -> None:
     io.replace_dir(save, settings.registry / ds)
 
 
-def forecast_demand(settings: Settings, ds: str, model_version: str) -> dict:
-    """P50/P90 units per SKU x location x day over the horizon after ``ds``."""
+def forecast_demand(
+    settings: Settings, ds: str, model_version: str, region: str
+) -> dict:
+    """P50/P90 units per SKU x location x day over the horizon after ``ds``, for
+    the locations of ``region`` (one shard of the day's forecast)."""
     folder = settings.registry / model_version
     meta = io.read_json(folder / "meta.json")
     model = demand.DemandModel.load(folder, meta["categories"], meta["config"])
     rows = query(
         settings,
         "mart_demand_features",
-        "where origin_date = cast($ds as date)",
-        {"ds": ds},
+        "where origin_date = cast($ds as date) and region = $region",
+        {"ds": ds, "region": region},
     )
     pred = demand.predict(model, rows)
     out = rows[["sku", "location_id", "target_date", "horizon_day"]].join(pred)
@@ -155,6 +158,10 @@ def forecast_demand(settings: Settings, ds: str, model_version: str) -> dict:
     out = out.sort_values(["sku", "location_id", "forecast_date"]).reset_index(
         drop=True
     )
-    path = settings.lake / "forecast" / f"ds={ds}" / "part-0.parquet"
-    io.write_parquet(out, path)
-    return {"path": str(path), "rows": int(len(out)), "model_version": model_version}
+    path = io.write_parquet(out, regions.forecast_path(settings, ds, region))
+    return {
+        "path": str(path),
+        "region": region,
+        "rows": int(len(out)),
+        "model_version": model_version,
+    }

@@ -15,7 +15,7 @@ import jinja2
 import pandas as pd
 
 from pipeline import io, kpi, kpi_plots
-from pipeline.planning import forecast_path
+from pipeline.regions import read_forecast
 from pipeline.settings import Settings
 from pipeline.warehouse import query
 
@@ -130,7 +130,7 @@ def inventory_projection(position, forecast, plan, ds: str) -> pd.DataFrame:
 
 def _charts(settings, ds, daily, roi, segments, operations) -> dict[str, str]:
     end = pd.Timestamp(ds)
-    forecast = pd.read_parquet(forecast_path(settings, ds))
+    forecast = read_forecast(settings, ds)
     plan = pd.read_csv(settings.out_dir(ds) / "replenishment_plan.csv")
     position = query(settings, "mart_inventory_position")
     actual = daily[daily.sales_date > end - pd.Timedelta(days=HISTORY_DAYS)]
@@ -158,10 +158,13 @@ def _charts(settings, ds, daily, roi, segments, operations) -> dict[str, str]:
 def past_day_ahead(settings: Settings, ds: str, since) -> pd.Series:
     """Total P50 the forecasts of earlier run dates made for their next day."""
     points = {}
-    for path in sorted((settings.lake / "forecast").glob("ds=*/part-0.parquet")):
-        origin = pd.Timestamp(path.parent.name.removeprefix("ds="))
+    for folder in sorted((settings.lake / "forecast").glob("ds=*")):
+        origin = pd.Timestamp(folder.name.removeprefix("ds="))
         if since <= origin < pd.Timestamp(ds):
-            f = pd.read_parquet(path, columns=["horizon_day", "p50_units"])
+            f = pd.concat(
+                pd.read_parquet(path, columns=["horizon_day", "p50_units"])
+                for path in sorted(folder.glob("region=*/part-0.parquet"))
+            )
             points[origin + pd.Timedelta(days=1)] = f[
                 f.horizon_day == 1
             ].p50_units.sum()

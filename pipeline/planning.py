@@ -2,32 +2,62 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 
 from models.replenishment import PlanConfig
-from models.replenishment_blocks import solve_by_location
+from models.replenishment_blocks import finish_blocks, first_pass
 from models.replenishment_lines import PLAN_COLUMNS
-from pipeline import io
+from pipeline import io, regions
 from pipeline.importer import plan_flag, read_manifest
 from pipeline.settings import Settings
 from pipeline.warehouse import query
 
 
-def forecast_path(settings: Settings, ds: str):
-    return settings.lake / "forecast" / f"ds={ds}" / "part-0.parquet"
+def plan_region(settings: Settings, ds: str, region: str) -> dict:
+    """The plan's first pass for ``region``'s locations, each with the whole
+    budget (``models/replenishment_blocks.py``), kept in
+    ``out/<ds>/plan_blocks/region=<region>/`` for ``plan_replenishment``."""
+    if _skip(settings):
+        return {"region": region, "skipped": True}
+    position = query(settings, "mart_inventory_position")
+    forecast = pd.read_parquet(regions.forecast_path(settings, ds, region))
+    mine = regions.locations_of(settings, region)
+    cfg = day_plan_config(settings, forecast)
+    first = first_pass(position, forecast, ds, cfg, locations=mine)
+
+    def save(folder):
+        for loc, (lines, report) in first.items():
+            lines.to_parquet(folder / f"{loc}.parquet", index=False)
+            (folder / f"{loc}.json").write_text(json.dumps(report, default=_plain))
+
+    folder = io.replace_dir(save, _blocks_dir(settings, ds, region))
+    return {
+        "region": region,
+        "path": str(folder),
+        "locations": list(first),
+        "order_lines": int(sum(len(lines) for lines, _ in first.values())),
+        "variables": int(sum(r["variables"] for _, r in first.values())),
+    }
 
 
 def plan_replenishment(settings: Settings, ds: str) -> dict:
-    """Solve the plan; write ``out/<ds>/replenishment_plan.csv``; return its summary."""
-    position = query(settings, "mart_inventory_position")
-    forecast = pd.read_parquet(forecast_path(settings, ds))
-    cfg = day_plan_config(settings, forecast)
+    """Join the regions' first passes into the plan (solving the second pass
+    where the budget binds across locations); write
+    ``out/<ds>/replenishment_plan.csv``; return its summary."""
     manifest = read_manifest(settings.landing)
-    if manifest and manifest["plan"] == "skip" and manifest["plan_assumptions"]:
+    if _skip(settings):
         return _skipped_plan(settings, ds, manifest)
-    lines, report = solve_by_location(position, forecast, ds, cfg)
+    position = query(settings, "mart_inventory_position")
+    forecast = regions.read_forecast(settings, ds)
+    cfg = day_plan_config(settings, forecast)
+    first = {}
+    for region in regions.regions(settings):
+        first |= _read_blocks(_blocks_dir(settings, ds, region))
+    lines, report = finish_blocks(first, position, forecast, ds, cfg)
     flag = plan_flag(manifest)
     if flag:  # imported exports lacked inventory or costs: say so on every line
         lines["reason"] = [
@@ -39,6 +69,35 @@ def plan_replenishment(settings: Settings, ds: str) -> dict:
         path=str(path), budget_eur=cfg.budget_eur, forecast_bias=cfg.forecast_bias
     )
     return report
+
+
+def _skip(settings: Settings) -> bool:
+    """Whether the import's mapping asks to skip a plan resting on defaulted data."""
+    manifest = read_manifest(settings.landing)
+    return bool(
+        manifest and manifest["plan"] == "skip" and manifest["plan_assumptions"]
+    )
+
+
+def _blocks_dir(settings: Settings, ds: str, region: str) -> Path:
+    # beside the stage records, not in the lake: the solve reports hold wall times
+    return settings.out_dir(ds) / "plan_blocks" / f"region={region}"
+
+
+def _plain(value):
+    """JSON for numpy scalars in a solve report."""
+    return value.item() if hasattr(value, "item") else str(value)
+
+
+def _read_blocks(folder: Path) -> dict:
+    """{location: (lines, report)} as ``plan_region`` saved them."""
+    return {
+        path.stem: (
+            pd.read_parquet(path),
+            json.loads(path.with_suffix(".json").read_text()),
+        )
+        for path in sorted(folder.glob("*.parquet"))
+    }
 
 
 def _skipped_plan(settings: Settings, ds: str, manifest: dict) -> dict:

@@ -24,7 +24,7 @@ from models.segments import (
     segment_summary,
 )
 from pipeline import io
-from pipeline.planning import forecast_path
+from pipeline.regions import read_forecast
 from pipeline.settings import Settings
 from pipeline.warehouse import query, read_warehouse
 
@@ -160,7 +160,7 @@ def adjust_promotions(settings: Settings, ds: str) -> dict:
     customers, response, churn = score_segments(settings, ds)
     elasticity = category_elasticities(settings)
     position = query(settings, "mart_inventory_position")
-    forecast = pd.read_parquet(forecast_path(settings, ds))
+    forecast = read_forecast(settings, ds)
     plan = pd.read_csv(settings.out_dir(ds) / "replenishment_plan.csv")
     promotions = query(settings, "stg_promotions")
     cfg = promo_config(settings)

@@ -68,11 +68,13 @@ def test_expected_tasks_in_their_groups(dag):
     assert dag["task_ids"] == [
         "build_features",
         "decide.adjust_promotions",
+        "decide.plan_region",
         "decide.plan_replenishment",
         "forecast.forecast_demand",
         "forecast.train_demand_model",
         "ingest.extract_source",
         "ingest.validate_source",
+        "list_regions",
         "resolve_run",
         "write_back",
     ]

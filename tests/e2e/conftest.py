@@ -38,7 +38,7 @@ KILLS = {
     "ingest.validate_source": f"file_write:lake/clean/orders/ds={FAULT_DAY}",
     "build_features": f"warehouse_build:ds={FAULT_DAY}/mart_demand_daily",
     "forecast.train_demand_model": f"file_write:registry/.{FAULT_DAY}",
-    "forecast.forecast_demand": f"file_write:lake/forecast/ds={FAULT_DAY}",
+    "forecast.forecast_demand": f"file_write:lake/forecast/ds={FAULT_DAY}/region=north",
     "decide.plan_replenishment": f"file_write:out/{FAULT_DAY}/replenishment_plan",
     "decide.adjust_promotions": f"file_write:out/{FAULT_DAY}/promotion_adjustments",
     "write_back": f"write_back:{FAULT_DAY}",

@@ -19,7 +19,8 @@ import pytest
 
 from models.replenishment import make_instance
 from pipeline import fingerprint, io, market
-from pipeline.planning import day_plan_config, forecast_path
+from pipeline.planning import day_plan_config
+from pipeline.regions import read_forecast
 from pipeline.settings import Settings
 from pipeline.sources import SOURCES, load_source
 from pipeline.warehouse import query
@@ -113,7 +114,7 @@ def _protected_demand(settings) -> dict:
     """(sku, location_id) -> daily units the plan protects, at its own service
     targets (the cost's critical ratio per row, read from the warehouse)."""
     position = query(settings, "mart_inventory_position")
-    forecast = pd.read_parquet(forecast_path(settings, DS))
+    forecast = read_forecast(settings, DS)
     inst = make_instance(position, forecast, DS, day_plan_config(settings, forecast))
     keys = zip(inst.pos.sku, inst.pos.location_id, strict=True)
     return dict(zip(keys, inst.demand, strict=True))

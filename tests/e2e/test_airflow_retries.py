@@ -20,8 +20,11 @@ import json
 from pipeline import faults, fingerprint
 from tests.e2e.conftest import KILLS
 
-# The ingest tasks are mapped over sources; the orders one is killed.
-KILLED = {t + "[orders]" if t.startswith("ingest.") else t for t in KILLS}
+# The ingest tasks are mapped over sources, the orders one is killed; the
+# forecast over regions, the north one is killed.
+MAPPED = {"ingest.extract_source": "orders", "ingest.validate_source": "orders"}
+MAPPED["forecast.forecast_demand"] = "north"
+KILLED = {f"{t}[{MAPPED[t]}]" if t in MAPPED else t for t in KILLS}
 # What the supervisor logs when a task process died of SIGKILL with tries left.
 RETRIED_KILL = "exit_code=<Negsignal.SIGKILL: -9> final_state=up_for_retry"
 

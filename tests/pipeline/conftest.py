@@ -37,8 +37,7 @@ def xs_day(xs_ingested):
     """
     import dataclasses
 
-    from pipeline import daily, io
-    from pipeline.planning import forecast_path
+    from pipeline import daily, io, regions
     from tests.conftest import XS_END
 
     settings = dataclasses.replace(
@@ -46,7 +45,13 @@ def xs_day(xs_ingested):
         overstock_days=XS_OVERSTOCK_DAYS,
         markdown_discount_per_holding_eur=float("inf"),  # markdowns for the test
     )
-    io.write_parquet(_xs_forecast(settings, XS_END), forecast_path(settings, XS_END))
+    forecast = _xs_forecast(settings, XS_END)
+    for region in regions.regions(settings):
+        mine = forecast.location_id.isin(regions.locations_of(settings, region))
+        io.write_parquet(
+            forecast[mine], regions.forecast_path(settings, XS_END, region)
+        )
+        daily.plan_region(settings, XS_END, region)
     daily.plan_replenishment(settings, XS_END)
     daily.adjust_promotions(settings, XS_END)
     return settings

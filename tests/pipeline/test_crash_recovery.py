@@ -41,7 +41,7 @@ KILL_POINTS = {
     "train_demand_model": (f"file_write:registry/.{DS}", f"registry/{DS}"),
     "forecast_demand": (
         "file_write:lake/forecast",
-        f"lake/forecast/ds={DS}/part-0.parquet",
+        f"lake/forecast/ds={DS}/region=north/part-0.parquet",
     ),
     "plan_replenishment": (
         "file_write:replenishment_plan.csv",
