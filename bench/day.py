@@ -116,7 +116,7 @@ def bench_size(size: str, save, market: Path | None = None) -> dict:
     save(result)
     # The Airflow run of the same day starts from the same warehouse, so its
     # incremental build has the same new drops to load (not a no-op re-run).
-    before_again = keep_warehouse(home)
+    before_again = keep_warehouse(home, "before_day_again")
     restore_warehouse(home, before_day)
     subprocess.run(
         [str(BIN / "airflow"), "db", "migrate"],
@@ -188,12 +188,13 @@ class RssSampler:
         self._thread.join()
 
 
-def keep_warehouse(home: Path) -> Path | None:
-    """Copy the warehouse aside (None if there is none yet)."""
+def keep_warehouse(home: Path, name: str = "before_day") -> Path | None:
+    """Copy the warehouse aside as ``warehouse.<name>.duckdb`` (None if there is
+    none yet)."""
     warehouse = home / "warehouse.duckdb"
     if not warehouse.exists():
         return None
-    kept = home / "warehouse.before_day.duckdb"
+    kept = home / f"warehouse.{name}.duckdb"
     shutil.copyfile(warehouse, kept)
     return kept
 
