@@ -5,11 +5,13 @@
 For each size, in a fresh home under ``var/bench/<size>/``: generate the
 market's history, run its last day once (the initial load: every drop of the
 history is extracted, validated and loaded), step the market one day, then
-run that new day, the steady state being measured, twice: through
-``fusionloop run`` (the baseline: no orchestration) and through
-``airflow dags test`` (an idempotent re-run of the same day, from the
-warehouse the first run started from, so it loads the same new drops). Each run
-records wall time and the peak RSS of the process and its children; each
+run that new day, the steady state being measured, three times: through
+``fusionloop run`` (the baseline: no orchestration), through
+``airflow dags test`` and through ``airflow standalone``'s scheduler (each an
+idempotent re-run of the same day, from the warehouse the first run started
+from, so it loads the same new drops). Each run records wall time and the
+peak RSS of the process and its children (for the scheduler: every Airflow
+process summed, sampled each second); each
 stage its own seconds, peak RSS and rows in and out (``out/<ds>/_stages``).
 Writes ``bench/results/scale.json`` and the table in ``BENCHMARKS.md``.
 """
