@@ -49,15 +49,16 @@ def first_pass(
     cfg: PlanConfig,
     locations=None,
 ) -> dict:
-    """{location: (lines, report)}: each of ``locations`` (default: all)
-    solved with the whole budget.
+    """{location: (lines, report)}: each of ``locations`` (default: all) that
+    has a stock position, solved with the whole budget.
 
     Each block's time limit is its share of ``position``'s rows, so solving
     the locations in groups (a region per task) gives the blocks that one
-    call for all of them gives.
+    call for all of them gives. A location without a position today (a new
+    store, a missing snapshot) has nothing to plan.
     """
-    if locations is None:
-        locations = position.location_id.unique()
+    present = position.location_id.unique()
+    locations = present if locations is None else set(locations) & set(present)
     return _solve_blocks(
         position,
         forecast,

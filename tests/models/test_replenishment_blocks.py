@@ -3,7 +3,7 @@
 import pandas as pd
 
 from models.replenishment import PlanConfig, solve_plan
-from models.replenishment_blocks import solve_by_location
+from models.replenishment_blocks import finish_blocks, first_pass, solve_by_location
 from tests.models.test_replenishment import DS, _forecast, _position
 
 KEY = ["location_id", "sku", "order_date"]
@@ -115,3 +115,23 @@ def test_a_store_with_nothing_to_order_gives_an_empty_plan():
     cfg = _cfg(order_cost_eur=25.0, integer_order_days=1)
     plan, report = solve_plan(pos, _forecast(units=3.0, horizon=6), DS, cfg)
     assert plan.empty and "reason" in plan.columns
+
+
+def test_stores_planned_in_groups_give_the_plan_of_all_at_once():
+    # What the DAG's region shards do: the first pass per group of stores,
+    # joined; a store of the group without a stock position is left out.
+    pos = _two_locations(
+        dict(on_hand_units=0, lead_time_days=1, capacity_units=20),
+        dict(on_hand_units=2, lead_time_days=2, moq_units=10),
+    )
+    forecast = _forecast(units=4.0, locations=("L1", "L2"), horizon=6)
+    cfg = _cfg(order_cost_eur=25.0, time_limit_s=10.0)
+    north = first_pass(pos, forecast, DS, cfg, locations=["L1", "L9"])
+    south = first_pass(pos, forecast, DS, cfg, locations=["L2"])
+    assert set(north) == {"L1"} and set(south) == {"L2"}
+    joined, report = finish_blocks(north | south, pos, forecast, DS, cfg)
+    whole, whole_report = solve_by_location(pos, forecast, DS, cfg)
+    pd.testing.assert_frame_equal(joined, whole)
+    assert len(whole) > 0
+    for key in ("objective_eur", "bound_eur", "mip_gap", "binding", "variables"):
+        assert report[key] == whole_report[key], key
