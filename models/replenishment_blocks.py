@@ -103,7 +103,8 @@ def finish_blocks(
 def _solve_blocks(position, forecast, ds, cfg, budget_of: dict) -> dict:
     """{location: (lines, report)}, each solved with its own budget and the
     solver time limit shared out by its rows (not by the clock, so a re-run
-    gives the same plan)."""
+    gives each block the same limit; a block that stops at it keeps the best
+    plan found in that time, which depends on the machine's load)."""
     solved = {}
     for loc, budget_eur in budget_of.items():
         rows = position.location_id == loc

@@ -160,14 +160,17 @@ def past_day_ahead(settings: Settings, ds: str, since) -> pd.Series:
     points = {}
     for folder in sorted((settings.lake / "forecast").glob("ds=*")):
         origin = pd.Timestamp(folder.name.removeprefix("ds="))
-        if since <= origin < pd.Timestamp(ds):
-            f = pd.concat(
-                pd.read_parquet(path, columns=["horizon_day", "p50_units"])
-                for path in sorted(folder.glob("region=*/part-0.parquet"))
-            )
-            points[origin + pd.Timedelta(days=1)] = f[
-                f.horizon_day == 1
-            ].p50_units.sum()
+        # one partition per region; a forecast written before the regions
+        # were mapped is one file
+        paths = sorted(folder.glob("region=*/part-0.parquet")) or sorted(
+            folder.glob("part-0.parquet")
+        )
+        if paths and since <= origin < pd.Timestamp(ds):
+            cols = ["sku", "location_id", "horizon_day", "p50_units"]
+            f = pd.concat(pd.read_parquet(p, columns=cols) for p in paths)
+            # a store that moved region and was forecast again is counted once
+            f = f[f.horizon_day == 1].drop_duplicates(["sku", "location_id"])
+            points[origin + pd.Timedelta(days=1)] = f.p50_units.sum()
     return pd.Series(points, dtype=float)
 
 

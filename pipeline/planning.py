@@ -29,10 +29,10 @@ def plan_region(settings: Settings, ds: str, region: str) -> dict:
     cfg = day_plan_config(settings, forecast)
     first = first_pass(position, forecast, ds, cfg, locations=mine)
 
-    def save(folder):
+    def save(folder):  # built aside, swapped in whole
         for loc, (lines, report) in first.items():
-            lines.to_parquet(folder / f"{loc}.parquet", index=False)
-            (folder / f"{loc}.json").write_text(json.dumps(report, default=_plain))
+            io.write_parquet(lines, folder / f"{loc}.parquet")
+            io.write_text(json.dumps(report, default=_plain), folder / f"{loc}.json")
 
     folder = io.replace_dir(save, _blocks_dir(settings, ds, region))
     return {
@@ -54,9 +54,7 @@ def plan_replenishment(settings: Settings, ds: str) -> dict:
     position = query(settings, "mart_inventory_position")
     forecast = regions.read_forecast(settings, ds)
     cfg = day_plan_config(settings, forecast)
-    first = {}
-    for region in regions.regions(settings):
-        first |= _read_blocks(_blocks_dir(settings, ds, region))
+    first = _joined_blocks(settings, ds, set(position.location_id))
     lines, report = finish_blocks(first, position, forecast, ds, cfg)
     flag = plan_flag(manifest)
     if flag:  # imported exports lacked inventory or costs: say so on every line
@@ -87,6 +85,30 @@ def _blocks_dir(settings: Settings, ds: str, region: str) -> Path:
 def _plain(value):
     """JSON for numpy scalars in a solve report."""
     return value.item() if hasattr(value, "item") else str(value)
+
+
+def _joined_blocks(settings: Settings, ds: str, stores: set) -> dict:
+    """Every region's first pass, one block per store with a stock position.
+
+    A region whose ``plan_region`` did not run for ``ds`` (or ran before its
+    stores changed) would drop stores from the plan in silence: fail instead.
+    """
+    first: dict = {}
+    for region in regions.regions(settings):
+        folder = _blocks_dir(settings, ds, region)
+        blocks = _read_blocks(folder)
+        twice = set(first) & set(blocks)
+        if twice:
+            raise RuntimeError(f"{folder}: stores {sorted(twice)} planned twice")
+        first |= blocks
+    if set(first) != stores:
+        missing, extra = sorted(stores - set(first)), sorted(set(first) - stores)
+        raise RuntimeError(
+            f"{_blocks_dir(settings, ds, '*')}: the regions' plans do not cover "
+            f"the stores with stock today (missing {missing}, not stocked "
+            f"{extra}); run plan_region for every region of {ds} again"
+        )
+    return first
 
 
 def _read_blocks(folder: Path) -> dict:

@@ -4,7 +4,8 @@ A region is the ``region`` of the ERP's locations (``stg_locations``). The
 forecast is written per region (``lake/forecast/ds=<ds>/region=<r>/``) and
 the plan's first pass is solved per region (``out/<ds>/plan_blocks/``), in one
 Airflow task each (``dags/fusion_daily.py`` maps them) or one after the other
-(``fusionloop run``): the same functions, the same files, the same plan.
+(``fusionloop run``): the same functions, the same files, the same plan
+(where every store's MILP solves within its time limit).
 """
 
 from __future__ import annotations
@@ -18,11 +19,21 @@ from pipeline.warehouse import read_warehouse
 
 
 def regions(settings: Settings) -> list[str]:
-    """The regions of the warehouse's locations, sorted."""
+    """The regions of the warehouse's locations, sorted; at least one.
+
+    No region would leave the mapped forecast and plan with nothing to map
+    over, and Airflow would skip them and the stages after them: a day
+    without a plan that looks like a success. So that is an error here.
+    """
     with read_warehouse(settings) as con:
         rows = con.execute(
             "select distinct region from stg_locations order by region"
         ).fetchall()
+    if not rows:
+        raise RuntimeError(
+            f"{settings.warehouse}: stg_locations has no store, so there is "
+            "nothing to forecast or plan; check the erp_locations drop"
+        )
     return [str(r) for (r,) in rows]
 
 

@@ -43,6 +43,10 @@ KILL_POINTS = {
         "file_write:lake/forecast",
         f"lake/forecast/ds={DS}/region=north/part-0.parquet",
     ),
+    "plan_region": (
+        "file_write:plan_blocks",
+        f"out/{DS}/plan_blocks/region=north",
+    ),
     "plan_replenishment": (
         "file_write:replenishment_plan.csv",
         f"out/{DS}/replenishment_plan.csv",

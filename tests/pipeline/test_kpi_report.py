@@ -104,3 +104,34 @@ def test_chromium_renders_the_table_and_the_plots(report, tmp_path):
     for rgb, least in (((0x75, 0x70, 0xB3), 2000), ((0x1B, 0x9E, 0x77), 50)):
         near = np.abs(pixels - np.array(rgb) / 255).max(axis=2) < 0.05
         assert near.sum() > least, rgb
+
+
+def test_past_day_ahead_reads_region_partitions_and_the_old_single_file(tmp_path):
+    """Forecasts from before the regions were mapped are one file per day; a
+    store forecast again after it moved region is counted once."""
+    from pipeline import io
+    from pipeline.kpi_report import past_day_ahead
+    from pipeline.settings import Settings
+
+    settings = Settings.load(fusion_home=tmp_path)
+    root = settings.lake / "forecast"
+
+    def day(store: str, p50: float, horizon_day: int = 1) -> pd.DataFrame:
+        return pd.DataFrame(
+            {"sku": ["A"], "location_id": [store]}
+            | {"horizon_day": [horizon_day], "p50_units": [p50]}
+        )
+
+    io.write_parquet(day("L1", 2.0), root / "ds=2026-01-01" / "part-0.parquet")
+    io.write_parquet(
+        pd.concat([day("L1", 3.0), day("L1", 9.0, horizon_day=2)]),
+        root / "ds=2026-01-02" / "region=north" / "part-0.parquet",
+    )
+    io.write_parquet(day("L2", 4.0), root / "ds=2026-01-02/region=south/part-0.parquet")
+    io.write_parquet(day("L2", 4.0), root / "ds=2026-01-02/region=west/part-0.parquet")
+    (root / "ds=2026-01-03").mkdir()  # a day whose forecast never landed
+    points = past_day_ahead(settings, "2026-01-05", pd.Timestamp("2025-12-01"))
+    assert points.to_dict() == {
+        pd.Timestamp("2026-01-02"): 2.0,
+        pd.Timestamp("2026-01-03"): 7.0,
+    }
