@@ -21,7 +21,7 @@ def plan_region(settings: Settings, ds: str, region: str) -> dict:
     """The plan's first pass for ``region``'s locations, each with the whole
     budget (``models/replenishment_blocks.py``), kept in
     ``out/<ds>/plan_blocks/region=<region>/`` for ``plan_replenishment``."""
-    if _skip(settings):
+    if _skip(read_manifest(settings.landing)):
         return {"region": region, "skipped": True}
     position = query(settings, "mart_inventory_position")
     forecast = pd.read_parquet(regions.forecast_path(settings, ds, region))
@@ -49,7 +49,7 @@ def plan_replenishment(settings: Settings, ds: str) -> dict:
     where the budget binds across locations); write
     ``out/<ds>/replenishment_plan.csv``; return its summary."""
     manifest = read_manifest(settings.landing)
-    if _skip(settings):
+    if _skip(manifest):
         return _skipped_plan(settings, ds, manifest)
     position = query(settings, "mart_inventory_position")
     forecast = regions.read_forecast(settings, ds)
@@ -69,9 +69,8 @@ def plan_replenishment(settings: Settings, ds: str) -> dict:
     return report
 
 
-def _skip(settings: Settings) -> bool:
+def _skip(manifest: dict | None) -> bool:
     """Whether the import's mapping asks to skip a plan resting on defaulted data."""
-    manifest = read_manifest(settings.landing)
     return bool(
         manifest and manifest["plan"] == "skip" and manifest["plan_assumptions"]
     )
