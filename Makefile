@@ -61,8 +61,10 @@ airflow: install  ## the Airflow UI with fusion_daily loaded
 	$(BIN)/python -m pipeline.airflow_run --standalone
 
 # Scale tiers (issue 8): one day per market size, per stage, with and without
-# Airflow. M takes about an hour here (most of it generating 730 days); L is
-# opt-in: make bench BENCH_SIZES=S,M,L.
+# Airflow (dags test, and the scheduler on a throw-away PostgreSQL). M takes
+# about 30 minutes here (6 generating 730 days, 12 loading them, then the day
+# three ways); L is opt-in and needs ~100 GB of free disk: make bench
+# BENCH_SIZES=S,M,L.
 BENCH_SIZES ?= S,M
 bench: install  ## one day per market size, per stage, with and without Airflow -> BENCHMARKS.md
 	$(BIN)/python bench/day.py --sizes $(BENCH_SIZES)
