@@ -63,7 +63,8 @@ airflow: install  ## the Airflow UI with fusion_daily loaded
 # Scale tiers (issue 8): one day per market size, per stage, with and without
 # Airflow (dags test, and the scheduler on a throw-away PostgreSQL). M takes
 # about 30 minutes here (6 generating 730 days, 12 loading them, then the day
-# three ways); L is opt-in and needs ~100 GB of free disk: make bench
+# three ways); L is opt-in and needs over 100 GB of free disk (estimated
+# from M; not run here): make bench
 # BENCH_SIZES=S,M,L.
 BENCH_SIZES ?= S,M
 bench: install  ## one day per market size, per stage, with and without Airflow -> BENCHMARKS.md
