@@ -56,6 +56,11 @@ class PlanConfig:
     budget_period_days: int = 0  # 0: one budget over the horizon; 1 daily; 7 weekly
     order_cost_eur: float = 25.0  # fixed cost of placing one order line
     lost_sale_goodwill_pct: float = 0.5  # penalty beyond lost margin, of list price
+    # Cover past the horizon (``tail_units``): an order may bring the rest of an
+    # economic lot, up to this many days of demand, each unit of it worth this
+    # share of a lost sale less its holding; 0 days = the horizon alone counts.
+    tail_cover_days: float = 0.0
+    tail_value_share: float = 0.5
     time_limit_s: float = 120.0
     mip_gap: float = 0.02
     threads: int = 1
@@ -75,6 +80,10 @@ class Instance:
     demand: np.ndarray  # protected units, shape (n, H)
     arrivals: np.ndarray  # open purchase orders due, shape (n, H)
     ds: str
+    tail: np.ndarray | None = None  # units of cover wanted past the horizon, (n,)
+
+    def tail_units(self) -> np.ndarray:
+        return np.zeros(len(self.pos)) if self.tail is None else self.tail
 
 
 def solve_plan(
@@ -174,20 +183,53 @@ def make_instance(position, forecast, ds: str, cfg: PlanConfig) -> Instance:
     day = due.fillna(1).clip(1, H).astype(int).to_numpy()
     arrivals = np.zeros((len(pos), H))
     arrivals[np.arange(len(pos)), day - 1] = pos.on_order_units.to_numpy()
-    return Instance(pos=pos, demand=demand, arrivals=arrivals, ds=ds)
+    tail = tail_units(pos, cfg)
+    return Instance(pos=pos, demand=demand, arrivals=arrivals, ds=ds, tail=tail)
+
+
+def tail_units(pos: pd.DataFrame, cfg: PlanConfig) -> np.ndarray:
+    """Units of cover past the horizon an order should bring, per row.
+
+    The horizon ends, demand does not: a plan that values only the horizon's
+    sales never orders a slow mover whose next two weeks hold one sale (the
+    order's fixed cost beats one lost sale), so the rolling plan lets it run
+    out again and again. An order is worth the whole lot it brings: the
+    economic order quantity (at least the MOQ and a case pack) less what the
+    lot covers inside the horizon after the SKU's lead time, at most
+    ``cfg.tail_cover_days`` of expected demand.
+    """
+    if cfg.tail_cover_days <= 0:
+        return np.zeros(len(pos))
+    daily = pos.mean_daily_units.to_numpy()
+    lead = pos.lead_time_days.to_numpy().astype(float)
+    inside = daily * np.clip(cfg.horizon_days - lead, 0, None)
+    lot = economic_order_units(pos, cfg)
+    return np.clip(lot - inside, 0, daily * cfg.tail_cover_days)
+
+
+def tail_value_eur(pos: pd.DataFrame, cfg: PlanConfig) -> np.ndarray:
+    """What one unit of cover past the horizon is worth, per row: a share of a
+    lost sale (the plan may order again before it is needed) less holding it
+    for half the cover."""
+    lost = lost_sale_eur(pos, cfg.lost_sale_goodwill_pct)
+    hold = pos.holding_cost_eur_per_unit_day.to_numpy() * cfg.tail_cover_days / 2
+    return np.clip(cfg.tail_value_share * lost - hold, 0, None)
 
 
 def order_bounds(inst: Instance) -> np.ndarray:
     """Most units an order on day t can usefully bring, shape (n, H); 0 = no order.
 
-    An order arriving on day a can only serve protected demand from a to H,
-    and never more than the horizon's demand less what is on hand today; an
-    order that cannot arrive inside the horizon is worth nothing to the plan.
+    An order arriving on day a can only serve protected demand from a to H and
+    the cover past the horizon (``tail_units``), and never more than that
+    demand less what is on hand today; an order that cannot arrive inside the
+    horizon is worth nothing to the plan.
     """
     n, H = inst.demand.shape
     lead = inst.pos.lead_time_days.to_numpy().astype(int)
-    later = np.cumsum(inst.demand[:, ::-1], axis=1)[:, ::-1]  # demand from day a on
-    need = np.clip(inst.demand.sum(axis=1) - inst.pos.on_hand_units.to_numpy(), 0, None)
+    tail = inst.tail_units()  # cover wanted past the horizon
+    later = np.cumsum(inst.demand[:, ::-1], axis=1)[:, ::-1] + tail[:, None]
+    on_hand = inst.pos.on_hand_units.to_numpy()
+    need = np.clip(inst.demand.sum(axis=1) + tail - on_hand, 0, None)
     arrive = np.arange(1, H + 1)[None, :] + lead[:, None]  # arrival day of order t
     rows = np.repeat(np.arange(n)[:, None], H, axis=1)
     useful = np.where(arrive <= H, later[rows, np.clip(arrive, 1, H) - 1], 0.0)
@@ -203,6 +245,7 @@ def build_model(inst: Instance, cfg: PlanConfig):
     _balance(prob, inst, v)
     v["cap_slack"], v["cap_forced"] = _capacity(prob, inst, v, H)
     v["budget_slack"], v["spend"] = _budget(prob, pos, v, H, cfg)
+    v["tail_short"] = _tail(prob, inst, v, cfg)
     _objective(prob, pos, v, cfg)
     return prob, v
 
@@ -308,6 +351,21 @@ def _balance(prob, inst: Instance, v: dict) -> None:
         prob += pulp.LpConstraint(pulp.LpAffineExpression(terms), 0, rhs=right)
 
 
+def _tail(prob, inst: Instance, v: dict, cfg: PlanConfig) -> dict:
+    """Cover past the horizon short of ``inst.tail``: tail_short[i] >= tail[i] -
+    stock[i, H], priced at ``tail_value_eur`` in the objective. Only rows whose
+    last day's stock an order can still change: {row: (variable, EUR per unit)}."""
+    tail, value = inst.tail_units(), tail_value_eur(inst.pos, cfg)
+    last = v["stock"][:, -1]
+    out = {}
+    for i in np.flatnonzero((tail > 0) & (value > 0) & v["free"][:, -1]):
+        out[i] = (s := prob.add_variable(f"tail_short_{i}", 0), float(value[i]))
+        prob += pulp.LpConstraint(
+            pulp.LpAffineExpression([(s, 1.0), (last[i], 1.0)]), 1, rhs=float(tail[i])
+        )
+    return out
+
+
 def stock_without_orders(inst: Instance) -> np.ndarray:
     """Stock each day if nothing more were ordered, shape (n, H): a lower bound.
 
@@ -381,14 +439,15 @@ def _budget(prob, pos, v: dict, H: int, cfg: PlanConfig):
 
 
 def _objective(prob, pos, v: dict, cfg: PlanConfig) -> None:
-    """Holding + lost sales + fixed order costs + penalised slack, in EUR,
-    from the first day an order can arrive."""
+    """Holding + lost sales + fixed order costs + cover past the horizon short
+    + penalised slack, in EUR, from the first day an order can arrive."""
     rows, days = np.nonzero(v["free"])  # constant before (see _state_variables)
     hold = pos.holding_cost_eur_per_unit_day.to_numpy()[rows]
     lost = lost_sale_eur(pos, cfg.lost_sale_goodwill_pct)[rows]
     terms = list(zip(v["stock"][rows, days], hold, strict=True))
     terms += zip(v["short"][rows, days], lost, strict=True)
     terms += [(y, cfg.order_cost_eur) for y in v["placed"] if y is not None]
+    terms += v["tail_short"].values()
     terms += _linear_order_cost(pos, v, cfg)
     terms += [(s, CAPACITY_SLACK_EUR_PER_UNIT) for s in v["cap_slack"].values()]
     terms += [(s, BUDGET_SLACK_EUR_PER_EUR) for s in v["budget_slack"].values()]

@@ -154,6 +154,8 @@ def plan_config(settings: Settings) -> PlanConfig:
         time_limit_s=settings.solver_time_limit_s,
         mip_gap=settings.solver_mip_gap,
         integer_order_days=settings.plan_integer_order_days,
+        tail_cover_days=settings.plan_tail_cover_days,
+        tail_value_share=settings.plan_tail_value_share,
     )
 
 

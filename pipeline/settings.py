@@ -66,6 +66,10 @@ class Settings:
     # Order days with whole case packs and MOQ binaries; later days of the rolling
     # horizon are continuous at an EOQ-spread order cost (0: every day integer).
     plan_integer_order_days: int = 1
+    # Cover past the horizon an order may bring (``models.replenishment.tail_units``):
+    # at most this many days of demand, each unit worth this share of a lost sale.
+    plan_tail_cover_days: float = 0.0
+    plan_tail_value_share: float = 0.5
     # 1: plan on P50 / (1 + its model's holdout bias) as the expected demand
     # (0.5-2 x the P50, the P90 kept). Off: over 14 S days it cost 2-5 % more
     # for the same fill rate (BENCHMARKS.md, "Closed loop: what was tried").

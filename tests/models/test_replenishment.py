@@ -266,3 +266,56 @@ def test_a_late_orders_fixed_cost_is_spread_over_what_it_can_still_bring():
         useful = 3.0 * (10 - (day + 2) + 1)  # demand from its arrival to day 10
         assert units == useful
         assert cost[x] == pytest.approx(25.0 / max(useful, 1.0))
+
+
+def _slow_mover():
+    """0.1 units a day, none on hand, packs of 6, 2 days' lead, 10-day horizon:
+    an order on day 1 serves 0.8 units inside the horizon, worth 0.8 x 20 EUR
+    (margin 10 + goodwill 10) = 16 EUR, less than its 25 EUR order cost."""
+    return _position(on_hand_units=0, case_pack_units=6), _forecast(units=0.1)
+
+
+def test_without_cover_past_the_horizon_a_slow_mover_is_never_ordered():
+    pos, fc = _slow_mover()
+    lines, report = solve_plan(pos, fc, DS, PlanConfig(horizon_days=10))
+    assert report["status"] == "Optimal"
+    assert lines.empty
+
+
+def test_cover_past_the_horizon_orders_the_slow_movers_pack_now():
+    """With 14 days' cover past the horizon (1.4 units, under the economic lot
+    of sqrt(2 x 0.1 x 25 / 0.01) = 22 less 0.8), each worth 0.5 x 20 - 0.01 x 7
+    = 9.93 EUR: 16 + 13.9 EUR beats the 25 EUR order, and only an order on
+    day 1 arrives early enough to pay for itself."""
+    pos, fc = _slow_mover()
+    cfg = PlanConfig(horizon_days=10, tail_cover_days=14, tail_value_share=0.5)
+    inst = make_instance(pos, fc, DS, cfg)
+    assert inst.tail_units() == pytest.approx([1.4])
+    lines, report = solve_plan(pos, fc, DS, cfg)
+    assert report["status"] == "Optimal"
+    assert lines.order_date.tolist() == [pd.Timestamp("2026-02-01")]
+    assert lines.order_qty_units.tolist() == [6]
+
+
+def test_cover_past_the_horizon_is_the_rest_of_an_economic_lot_at_most():
+    """A fast mover's economic lot (sqrt(2 x 30 x 25 / 0.01) = 387 units) less
+    what it covers inside the horizon after its lead (30 x 8 = 240) is 147
+    units, under 14 days of demand (420); a tiny lot gives no cover at all."""
+    cfg = PlanConfig(horizon_days=10, tail_cover_days=14)
+    fast = make_instance(_position(), _forecast(units=30.0), DS, cfg)
+    assert fast.tail_units() == pytest.approx([np.sqrt(2 * 30 * 25 / 0.01) - 240])
+    dear = _position(holding_cost_eur_per_unit_day=5.0)  # lot of 17 < 240 inside
+    assert make_instance(dear, _forecast(units=30.0), DS, cfg).tail_units() == [0]
+    off = make_instance(_position(), _forecast(units=30.0), DS, PlanConfig())
+    assert off.tail_units() == [0]
+
+
+def test_the_plan_carries_its_cover_past_the_horizon_and_no_more():
+    """Orders bring the horizon's demand plus the cover and not a unit over
+    (packs of one): 300 units of demand less 65 on hand, plus 147 past day 10."""
+    cfg = PlanConfig(horizon_days=10, tail_cover_days=14, tail_value_share=1.0)
+    pos = _position(on_hand_units=65)  # 5 left when the first order arrives
+    lines, report = solve_plan(pos, _forecast(units=30.0), DS, cfg)
+    assert report["status"] == "Optimal"
+    tail = np.sqrt(2 * 30 * 25 / 0.01) - 240
+    assert lines.order_qty_units.sum() == np.ceil(30 * 10 - 65 + tail)
