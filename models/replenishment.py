@@ -33,10 +33,10 @@ from models.highs import BatchHiGHS, solve_summary
 from models.replenishment_lines import binding_notes, order_lines
 from models.replenishment_start import start_from_relaxation
 from models.service import (
-    lost_sale_eur,
     mean_per_p50,
     protected_daily_demand,
     service_levels,
+    shortage_eur,
 )
 
 CAPACITY_SLACK_EUR_PER_UNIT = 1_000.0
@@ -56,6 +56,7 @@ class PlanConfig:
     budget_period_days: int = 0  # 0: one budget over the horizon; 1 daily; 7 weekly
     order_cost_eur: float = 25.0  # fixed cost of placing one order line
     lost_sale_goodwill_pct: float = 0.5  # penalty beyond lost margin, of list price
+    min_shortage_eur: float = 0.0  # floor of that penalty per unit (a service promise)
     # Cover past the horizon (``tail_units``): an order may bring the rest of an
     # economic lot, up to this many days of demand, each unit of it worth this
     # share of a lost sale less its holding; 0 days = the horizon alone counts.
@@ -211,7 +212,7 @@ def tail_value_eur(pos: pd.DataFrame, cfg: PlanConfig) -> np.ndarray:
     """What one unit of cover past the horizon is worth, per row: a share of a
     lost sale (the plan may order again before it is needed) less holding it
     for half the cover."""
-    lost = lost_sale_eur(pos, cfg.lost_sale_goodwill_pct)
+    lost = shortage_eur(pos, cfg)
     hold = pos.holding_cost_eur_per_unit_day.to_numpy() * cfg.tail_cover_days / 2
     return np.clip(cfg.tail_value_share * lost - hold, 0, None)
 
@@ -443,7 +444,7 @@ def _objective(prob, pos, v: dict, cfg: PlanConfig) -> None:
     + penalised slack, in EUR, from the first day an order can arrive."""
     rows, days = np.nonzero(v["free"])  # constant before (see _state_variables)
     hold = pos.holding_cost_eur_per_unit_day.to_numpy()[rows]
-    lost = lost_sale_eur(pos, cfg.lost_sale_goodwill_pct)[rows]
+    lost = shortage_eur(pos, cfg)[rows]
     terms = list(zip(v["stock"][rows, days], hold, strict=True))
     terms += zip(v["short"][rows, days], lost, strict=True)
     terms += [(y, cfg.order_cost_eur) for y in v["placed"] if y is not None]

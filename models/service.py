@@ -69,7 +69,7 @@ def service_levels(pos: pd.DataFrame, cfg: PlanConfig) -> np.ndarray:
     days), usually far above 0.9 for cheap-to-hold goods. Kept between
     ``cfg.service_level`` and ``cfg.max_service_level``.
     """
-    lost = lost_sale_eur(pos, cfg.lost_sale_goodwill_pct)
+    lost = shortage_eur(pos, cfg)
     hold = pos.holding_cost_eur_per_unit_day.to_numpy() * cfg.review_days
     ratio = lost / np.maximum(lost + hold, 1e-9)
     return np.clip(ratio, cfg.service_level, cfg.max_service_level)
@@ -79,3 +79,17 @@ def lost_sale_eur(pos: pd.DataFrame, goodwill_pct: float) -> np.ndarray:
     """Penalty per unit of unmet protected demand: lost margin plus goodwill."""
     margin = (pos.list_price_eur - pos.unit_cost_eur).clip(lower=0).to_numpy()
     return margin + goodwill_pct * pos.list_price_eur.to_numpy()
+
+
+def shortage_eur(pos: pd.DataFrame, cfg: PlanConfig) -> np.ndarray:
+    """The plan's penalty per unit of unmet protected demand: a lost sale's
+    margin and goodwill, but at least ``cfg.min_shortage_eur``.
+
+    Priced at margin and goodwill alone, a cheap slow mover is not worth an
+    order line (two or three EUR a lost unit against 25 EUR an order), so a
+    cost-minimal plan lets it run out for good. The floor is the service
+    promise to the customer that the cost model does not contain.
+    """
+    return np.maximum(
+        lost_sale_eur(pos, cfg.lost_sale_goodwill_pct), cfg.min_shortage_eur
+    )

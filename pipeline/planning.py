@@ -156,6 +156,7 @@ def plan_config(settings: Settings) -> PlanConfig:
         integer_order_days=settings.plan_integer_order_days,
         tail_cover_days=settings.plan_tail_cover_days,
         tail_value_share=settings.plan_tail_value_share,
+        min_shortage_eur=settings.plan_min_shortage_eur,
     )
 
 

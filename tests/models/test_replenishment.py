@@ -104,6 +104,9 @@ def test_service_target_is_the_critical_ratio_of_the_costs():
     )
     levels = service_levels(pos, PlanConfig(service_level=0.9))
     assert levels == pytest.approx([20 / 20.7, 0.9, 0.99])
+    # A 40 EUR shortage floor counts in the ratio: 40 / (40 + 3.5) = 0.92.
+    floor = PlanConfig(service_level=0.9, min_shortage_eur=40.0)
+    assert service_levels(pos, floor)[1] == pytest.approx(40 / 43.5)
     # Rows keep their own level: more protection where holding is cheaper.
     p50, p90 = np.ones((3, 4)), np.full((3, 4), 2.0)
     daily = protected_daily_demand(p50, p90, levels)
@@ -319,3 +322,18 @@ def test_the_plan_carries_its_cover_past_the_horizon_and_no_more():
     assert report["status"] == "Optimal"
     tail = np.sqrt(2 * 30 * 25 / 0.01) - 240
     assert lines.order_qty_units.sum() == np.ceil(30 * 10 - 65 + tail)
+
+
+def test_a_shortage_floor_keeps_a_cheap_slow_mover_in_stock():
+    """A 4 EUR item at 2 EUR cost loses 2 + 2 EUR a unit short; at 0.5 a day,
+    an order on day 1 saves 8 days x 0.5 x 4 = 16 EUR, under its 25 EUR order
+    cost. At a 10 EUR floor per unit short it saves 40 EUR and is placed."""
+    pos = _position(on_hand_units=0, unit_cost_eur=2.0, list_price_eur=4.0)
+    fc = _forecast(units=0.5)
+    plain, _ = solve_plan(pos, fc, DS, PlanConfig(horizon_days=10))
+    assert plain.empty
+    floor = PlanConfig(horizon_days=10, min_shortage_eur=10.0)
+    lines, report = solve_plan(pos, fc, DS, floor)
+    assert report["status"] == "Optimal"
+    assert lines.order_date.min() == pd.Timestamp("2026-02-01")
+    assert lines.order_qty_units.sum() == 4  # days 3-10, nothing more
