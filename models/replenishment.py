@@ -56,12 +56,12 @@ class PlanConfig:
     budget_period_days: int = 0  # 0: one budget over the horizon; 1 daily; 7 weekly
     order_cost_eur: float = 25.0  # fixed cost of placing one order line
     lost_sale_goodwill_pct: float = 0.5  # penalty beyond lost margin, of list price
-    min_shortage_eur: float = 0.0  # floor of that penalty per unit (a service promise)
+    min_shortage_eur: float = 10.0  # floor of that penalty per unit (a service promise)
     # Cover past the horizon (``tail_units``): an order may bring the rest of an
     # economic lot, up to this many days of demand, each unit of it worth this
     # share of a lost sale less its holding; 0 days = the horizon alone counts.
-    tail_cover_days: float = 0.0
-    tail_value_share: float = 0.5
+    tail_cover_days: float = 14.0
+    tail_value_share: float = 1.0
     time_limit_s: float = 120.0
     mip_gap: float = 0.02
     threads: int = 1

@@ -68,11 +68,13 @@ class Settings:
     plan_integer_order_days: int = 1
     # Cover past the horizon an order may bring (``models.replenishment.tail_units``):
     # at most this many days of demand, each unit worth this share of a lost sale.
-    plan_tail_cover_days: float = 0.0
-    plan_tail_value_share: float = 0.5
+    # 90 S days (seed 7): 14 days at 1.0 beat 7, 10, 21, 28, 42 and 56 days and
+    # 0.25-0.5 (BENCHMARKS.md, "Closed loop: what was tried").
+    plan_tail_cover_days: float = 14.0
+    plan_tail_value_share: float = 1.0
     # The plan's penalty per unit short of the service target is at least this
     # (EUR), however cheap the lost sale: the floor keeps slow movers in stock.
-    plan_min_shortage_eur: float = 0.0
+    plan_min_shortage_eur: float = 10.0
     # 1: plan on P50 / (1 + its model's holdout bias) as the expected demand
     # (0.5-2 x the P50, the P90 kept). Off: over 14 S days it cost 2-5 % more
     # for the same fill rate (BENCHMARKS.md, "Closed loop: what was tried").

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -75,7 +77,8 @@ def test_open_purchase_orders_count_as_supply():
     pos = _position(
         on_hand_units=0, on_order_units=40, on_order_arrival_date="2026-02-01"
     )
-    lines, _ = solve_plan(pos, _forecast(), DS, PlanConfig(horizon_days=10))
+    cfg = PlanConfig(horizon_days=10, tail_cover_days=0)  # the horizon alone
+    lines, _ = solve_plan(pos, _forecast(), DS, cfg)
     assert lines.empty
 
 
@@ -102,7 +105,7 @@ def test_service_target_is_the_critical_ratio_of_the_costs():
     pos = pd.concat(
         [_position(holding_cost_eur_per_unit_day=h) for h in (0.1, 0.5, 0.001)]
     )
-    levels = service_levels(pos, PlanConfig(service_level=0.9))
+    levels = service_levels(pos, PlanConfig(service_level=0.9, min_shortage_eur=0))
     assert levels == pytest.approx([20 / 20.7, 0.9, 0.99])
     # A 40 EUR shortage floor counts in the ratio: 40 / (40 + 3.5) = 0.92.
     floor = PlanConfig(service_level=0.9, min_shortage_eur=40.0)
@@ -132,7 +135,8 @@ def test_a_plan_stopped_by_its_time_limit_is_feasible_and_gives_its_gap():
 
 
 def _cfg(**over):
-    base = dict(horizon_days=6, order_cost_eur=0.0, budget_eur=1e6)
+    # The horizon alone: cover past it has tests of its own (at the end).
+    base = dict(horizon_days=6, order_cost_eur=0.0, budget_eur=1e6, tail_cover_days=0)
     return PlanConfig(**(base | over))
 
 
@@ -237,7 +241,8 @@ def test_forecast_bias_scales_the_plan_by_its_inverse_within_half_to_double(
 def test_the_plan_takes_p50_over_one_plus_bias_as_the_mean_and_keeps_the_p90():
     """P50 20 % under the actuals on its holdout: expected demand is 1.25 x P50;
     the P90 (calibrated) stays the upper point of the spread."""
-    pos, cfg = _position(), PlanConfig(horizon_days=10, forecast_bias=-0.2)
+    cfg = PlanConfig(horizon_days=10, forecast_bias=-0.2, tail_cover_days=0)
+    pos = _position()
     fc = _forecast(units=4.0).assign(p90_units=6.0)
     inst = make_instance(pos, fc, DS, cfg)
     levels = service_levels(inst.pos, cfg)
@@ -248,7 +253,7 @@ def test_the_plan_takes_p50_over_one_plus_bias_as_the_mean_and_keeps_the_p90():
     # Without a spread the plan protects the mean: an order arrives from day 3
     # on (lead time 2), days 3-10 take 8 x 4 units, 8 x 5 at 1.25 x.
     flat = _forecast(units=4.0)
-    plain, _ = solve_plan(pos, flat, DS, PlanConfig(horizon_days=10))
+    plain, _ = solve_plan(pos, flat, DS, replace(cfg, forecast_bias=0.0))
     fixed, _ = solve_plan(pos, flat, DS, cfg)
     assert plain.order_qty_units.sum() == 32
     assert fixed.order_qty_units.sum() == 40
@@ -258,7 +263,7 @@ def test_a_late_orders_fixed_cost_is_spread_over_what_it_can_still_bring():
     """Past the integer order days the 25 EUR order cost is charged per pack over
     a lot: the economic lot (here sqrt(2 x 3 x 25 / 0.01) = 122 units), but no
     more than the units the order can use before the horizon ends."""
-    cfg = PlanConfig(horizon_days=10, integer_order_days=1)
+    cfg = PlanConfig(horizon_days=10, integer_order_days=1, tail_cover_days=0)
     inst = make_instance(_position(lead_time_days=2), _forecast(units=3.0), DS, cfg)
     prob, v = build_model(inst, cfg)
     cost = prob.objective
@@ -280,7 +285,8 @@ def _slow_mover():
 
 def test_without_cover_past_the_horizon_a_slow_mover_is_never_ordered():
     pos, fc = _slow_mover()
-    lines, report = solve_plan(pos, fc, DS, PlanConfig(horizon_days=10))
+    plain = PlanConfig(horizon_days=10, tail_cover_days=0, min_shortage_eur=0)
+    lines, report = solve_plan(pos, fc, DS, plain)
     assert report["status"] == "Optimal"
     assert lines.empty
 
@@ -291,7 +297,9 @@ def test_cover_past_the_horizon_orders_the_slow_movers_pack_now():
     = 9.93 EUR: 16 + 13.9 EUR beats the 25 EUR order, and only an order on
     day 1 arrives early enough to pay for itself."""
     pos, fc = _slow_mover()
-    cfg = PlanConfig(horizon_days=10, tail_cover_days=14, tail_value_share=0.5)
+    cfg = PlanConfig(
+        horizon_days=10, tail_cover_days=14, tail_value_share=0.5, min_shortage_eur=0
+    )
     inst = make_instance(pos, fc, DS, cfg)
     assert inst.tail_units() == pytest.approx([1.4])
     lines, report = solve_plan(pos, fc, DS, cfg)
@@ -309,7 +317,8 @@ def test_cover_past_the_horizon_is_the_rest_of_an_economic_lot_at_most():
     assert fast.tail_units() == pytest.approx([np.sqrt(2 * 30 * 25 / 0.01) - 240])
     dear = _position(holding_cost_eur_per_unit_day=5.0)  # lot of 17 < 240 inside
     assert make_instance(dear, _forecast(units=30.0), DS, cfg).tail_units() == [0]
-    off = make_instance(_position(), _forecast(units=30.0), DS, PlanConfig())
+    none = PlanConfig(tail_cover_days=0)
+    off = make_instance(_position(), _forecast(units=30.0), DS, none)
     assert off.tail_units() == [0]
 
 
@@ -330,9 +339,10 @@ def test_a_shortage_floor_keeps_a_cheap_slow_mover_in_stock():
     cost. At a 10 EUR floor per unit short it saves 40 EUR and is placed."""
     pos = _position(on_hand_units=0, unit_cost_eur=2.0, list_price_eur=4.0)
     fc = _forecast(units=0.5)
-    plain, _ = solve_plan(pos, fc, DS, PlanConfig(horizon_days=10))
+    no_tail = dict(horizon_days=10, tail_cover_days=0)
+    plain, _ = solve_plan(pos, fc, DS, PlanConfig(**no_tail, min_shortage_eur=0))
     assert plain.empty
-    floor = PlanConfig(horizon_days=10, min_shortage_eur=10.0)
+    floor = PlanConfig(**no_tail, min_shortage_eur=10.0)
     lines, report = solve_plan(pos, fc, DS, floor)
     assert report["status"] == "Optimal"
     assert lines.order_date.min() == pd.Timestamp("2026-02-01")
