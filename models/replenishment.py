@@ -30,6 +30,7 @@ import pandas as pd
 import pulp
 
 from models.highs import BatchHiGHS, solve_summary
+from models.lot_sizing import add_tail, economic_order_units, tail_units
 from models.replenishment_lines import binding_notes, order_lines
 from models.replenishment_start import start_from_relaxation
 from models.service import (
@@ -188,35 +189,6 @@ def make_instance(position, forecast, ds: str, cfg: PlanConfig) -> Instance:
     return Instance(pos=pos, demand=demand, arrivals=arrivals, ds=ds, tail=tail)
 
 
-def tail_units(pos: pd.DataFrame, cfg: PlanConfig) -> np.ndarray:
-    """Units of cover past the horizon an order should bring, per row.
-
-    The horizon ends, demand does not: a plan that values only the horizon's
-    sales never orders a slow mover whose next two weeks hold one sale (the
-    order's fixed cost beats one lost sale), so the rolling plan lets it run
-    out again and again. An order is worth the whole lot it brings: the
-    economic order quantity (at least the MOQ and a case pack) less what the
-    lot covers inside the horizon after the SKU's lead time, at most
-    ``cfg.tail_cover_days`` of expected demand.
-    """
-    if cfg.tail_cover_days <= 0:
-        return np.zeros(len(pos))
-    daily = pos.mean_daily_units.to_numpy()
-    lead = pos.lead_time_days.to_numpy().astype(float)
-    inside = daily * np.clip(cfg.horizon_days - lead, 0, None)
-    lot = economic_order_units(pos, cfg)
-    return np.clip(lot - inside, 0, daily * cfg.tail_cover_days)
-
-
-def tail_value_eur(pos: pd.DataFrame, cfg: PlanConfig) -> np.ndarray:
-    """What one unit of cover past the horizon is worth, per row: a share of a
-    lost sale (the plan may order again before it is needed) less holding it
-    for half the cover."""
-    lost = shortage_eur(pos, cfg)
-    hold = pos.holding_cost_eur_per_unit_day.to_numpy() * cfg.tail_cover_days / 2
-    return np.clip(cfg.tail_value_share * lost - hold, 0, None)
-
-
 def order_bounds(inst: Instance) -> np.ndarray:
     """Most units an order on day t can usefully bring, shape (n, H); 0 = no order.
 
@@ -246,7 +218,7 @@ def build_model(inst: Instance, cfg: PlanConfig):
     _balance(prob, inst, v)
     v["cap_slack"], v["cap_forced"] = _capacity(prob, inst, v, H)
     v["budget_slack"], v["spend"] = _budget(prob, pos, v, H, cfg)
-    v["tail_short"] = _tail(prob, inst, v, cfg)
+    v["tail_short"] = add_tail(prob, inst, v, cfg)
     _objective(prob, pos, v, cfg)
     return prob, v
 
@@ -350,21 +322,6 @@ def _balance(prob, inst: Instance, v: dict) -> None:
         elif t > 0:
             right += float(v["stock_fixed"][i, t - 1])
         prob += pulp.LpConstraint(pulp.LpAffineExpression(terms), 0, rhs=right)
-
-
-def _tail(prob, inst: Instance, v: dict, cfg: PlanConfig) -> dict:
-    """Cover past the horizon short of ``inst.tail``: tail_short[i] >= tail[i] -
-    stock[i, H], priced at ``tail_value_eur`` in the objective. Only rows whose
-    last day's stock an order can still change: {row: (variable, EUR per unit)}."""
-    tail, value = inst.tail_units(), tail_value_eur(inst.pos, cfg)
-    last = v["stock"][:, -1]
-    out = {}
-    for i in np.flatnonzero((tail > 0) & (value > 0) & v["free"][:, -1]):
-        out[i] = (s := prob.add_variable(f"tail_short_{i}", 0), float(value[i]))
-        prob += pulp.LpConstraint(
-            pulp.LpAffineExpression([(s, 1.0), (last[i], 1.0)]), 1, rhs=float(tail[i])
-        )
-    return out
 
 
 def stock_without_orders(inst: Instance) -> np.ndarray:
@@ -473,17 +430,6 @@ def _linear_order_cost(pos, v: dict, cfg: PlanConfig) -> list:
     lot = np.minimum(economic_order_units(pos, cfg)[rows], v["upper_units"][k])
     eur_per_pack = cfg.order_cost_eur * v["pack"][rows] / lot
     return list(zip(v["packs"][k], eur_per_pack, strict=True))
-
-
-def economic_order_units(pos: pd.DataFrame, cfg: PlanConfig) -> np.ndarray:
-    """Units of one economic order per row: sqrt(2 x daily demand x order cost /
-    holding per unit-day), at least the MOQ and one case pack."""
-    daily = pos.mean_daily_units.to_numpy()
-    hold = np.maximum(pos.holding_cost_eur_per_unit_day.to_numpy(), 1e-6)
-    eoq = np.sqrt(2 * np.maximum(daily, 1e-3) * cfg.order_cost_eur / hold)
-    return np.maximum.reduce(
-        [eoq, pos.moq_units.to_numpy(), pos.case_pack_units.to_numpy()]
-    )
 
 
 def solve_model(prob, cfg: PlanConfig) -> tuple[str, str]:

@@ -66,7 +66,7 @@ class Settings:
     # Order days with whole case packs and MOQ binaries; later days of the rolling
     # horizon are continuous at an EOQ-spread order cost (0: every day integer).
     plan_integer_order_days: int = 1
-    # Cover past the horizon an order may bring (``models.replenishment.tail_units``):
+    # Cover past the horizon an order may bring (``models.lot_sizing.tail_units``):
     # at most this many days of demand, each unit worth this share of a lost sale.
     # 90 S days (seed 7): 14 days at 1.0 beat 7, 10, 21, 28, 42 and 56 days and
     # 0.25-0.5 (BENCHMARKS.md, "Closed loop: what was tried").
