@@ -63,7 +63,7 @@ def add_tail(prob, inst: Instance, v: dict, cfg: PlanConfig) -> dict:
     """Cover past the horizon short of ``inst.tail``: tail_short[i] >= tail[i] -
     stock[i, H], priced at ``tail_value_eur`` in the objective. Only rows whose
     last day's stock an order can still change: {row: (variable, EUR per unit)}."""
-    tail, value = inst.tail_units(), tail_value_eur(inst.pos, cfg)
+    tail, value = inst.tail, tail_value_eur(inst.pos, cfg)
     last = v["stock"][:, -1]
     out = {}
     for i in np.flatnonzero((tail > 0) & (value > 0) & v["free"][:, -1]):

@@ -82,10 +82,7 @@ class Instance:
     demand: np.ndarray  # protected units, shape (n, H)
     arrivals: np.ndarray  # open purchase orders due, shape (n, H)
     ds: str
-    tail: np.ndarray | None = None  # units of cover wanted past the horizon, (n,)
-
-    def tail_units(self) -> np.ndarray:
-        return np.zeros(len(self.pos)) if self.tail is None else self.tail
+    tail: np.ndarray  # units of cover wanted past the horizon (``tail_units``), (n,)
 
 
 def solve_plan(
@@ -199,7 +196,7 @@ def order_bounds(inst: Instance) -> np.ndarray:
     """
     n, H = inst.demand.shape
     lead = inst.pos.lead_time_days.to_numpy().astype(int)
-    tail = inst.tail_units()  # cover wanted past the horizon
+    tail = inst.tail  # cover wanted past the horizon
     later = np.cumsum(inst.demand[:, ::-1], axis=1)[:, ::-1] + tail[:, None]
     on_hand = inst.pos.on_hand_units.to_numpy()
     need = np.clip(inst.demand.sum(axis=1) + tail - on_hand, 0, None)

@@ -92,7 +92,7 @@ def set_start(inst, v: dict, cfg, packs: np.ndarray) -> None:
         if y is not None:
             y.setInitialValue(1 if k > 0 else 0)
     _start_slacks(inst, v, cfg, stock, units, budget_periods(H, cfg.budget_period_days))
-    tail = inst.tail_units()
+    tail = inst.tail
     for i, (x, _) in v["tail_short"].items():
         x.setInitialValue(max(float(tail[i] - stock[i, -1]), 0.0))
 

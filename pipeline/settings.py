@@ -68,8 +68,9 @@ class Settings:
     plan_integer_order_days: int = 1
     # Cover past the horizon an order may bring (``models.lot_sizing.tail_units``):
     # at most this many days of demand, each unit worth this share of a lost sale.
-    # 90 S days (seed 7): 14 days at 1.0 beat 7, 10, 21, 28, 42 and 56 days and
-    # 0.25-0.5 (BENCHMARKS.md, "Closed loop: what was tried").
+    # Chosen on 90 S days, seed 7, from 7-56 days and shares 0.25-1.0; with the
+    # floor below, 21 days cost 0.3 % less at a lower fill rate (BENCHMARKS.md,
+    # "Closed loop: cover past the horizon and a floor on shortage").
     plan_tail_cover_days: float = 14.0
     plan_tail_value_share: float = 1.0
     # The plan's penalty per unit short of the service target is at least this

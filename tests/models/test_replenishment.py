@@ -301,7 +301,7 @@ def test_cover_past_the_horizon_orders_the_slow_movers_pack_now():
         horizon_days=10, tail_cover_days=14, tail_value_share=0.5, min_shortage_eur=0
     )
     inst = make_instance(pos, fc, DS, cfg)
-    assert inst.tail_units() == pytest.approx([1.4])
+    assert inst.tail == pytest.approx([1.4])
     lines, report = solve_plan(pos, fc, DS, cfg)
     assert report["status"] == "Optimal"
     assert lines.order_date.tolist() == [pd.Timestamp("2026-02-01")]
@@ -314,12 +314,12 @@ def test_cover_past_the_horizon_is_the_rest_of_an_economic_lot_at_most():
     units, under 14 days of demand (420); a tiny lot gives no cover at all."""
     cfg = PlanConfig(horizon_days=10, tail_cover_days=14)
     fast = make_instance(_position(), _forecast(units=30.0), DS, cfg)
-    assert fast.tail_units() == pytest.approx([np.sqrt(2 * 30 * 25 / 0.01) - 240])
+    assert fast.tail == pytest.approx([np.sqrt(2 * 30 * 25 / 0.01) - 240])
     dear = _position(holding_cost_eur_per_unit_day=5.0)  # lot of 17 < 240 inside
-    assert make_instance(dear, _forecast(units=30.0), DS, cfg).tail_units() == [0]
+    assert make_instance(dear, _forecast(units=30.0), DS, cfg).tail == [0]
     none = PlanConfig(tail_cover_days=0)
     off = make_instance(_position(), _forecast(units=30.0), DS, none)
-    assert off.tail_units() == [0]
+    assert off.tail == [0]
 
 
 def test_the_plan_carries_its_cover_past_the_horizon_and_no_more():
