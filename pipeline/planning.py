@@ -157,6 +157,8 @@ def plan_config(settings: Settings) -> PlanConfig:
         tail_cover_days=settings.plan_tail_cover_days,
         tail_value_share=settings.plan_tail_value_share,
         min_shortage_eur=settings.plan_min_shortage_eur,
+        max_service_level=settings.plan_max_service_level,
+        review_days=settings.plan_review_days,
     )
 
 

@@ -76,6 +76,10 @@ class Settings:
     # The plan's penalty per unit short of the service target is at least this
     # (EUR), however cheap the lost sale: the floor keeps slow movers in stock.
     plan_min_shortage_eur: float = 10.0
+    # Each row's service target is its critical ratio lost / (lost + holding x
+    # review days), kept between ``service_level`` and this cap.
+    plan_max_service_level: float = 0.99
+    plan_review_days: int = 7  # a unit of safety stock is held about this long
     # 1: plan on P50 / (1 + its model's holdout bias) as the expected demand
     # (0.5-2 x the P50, the P90 kept). Off: over 14 S days it cost 2-5 % more
     # for the same fill rate (BENCHMARKS.md, "Closed loop: what was tried").

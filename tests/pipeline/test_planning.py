@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from pipeline import io
-from pipeline.planning import day_plan_config, forecast_bias
+from pipeline.planning import day_plan_config, forecast_bias, plan_config
 from pipeline.settings import Settings
 
 
@@ -40,3 +40,10 @@ def test_no_correction_when_off_as_by_default_or_nothing_is_known(settings, tmp_
         forecast_bias(settings, _forecast("2026-01-24").drop(columns="model_version"))
         == 0.0
     )
+
+
+def test_the_service_cap_and_review_days_are_settings(monkeypatch, tmp_path):
+    monkeypatch.setenv("FUSION_PLAN_MAX_SERVICE_LEVEL", "0.95")
+    monkeypatch.setenv("FUSION_PLAN_REVIEW_DAYS", "3")
+    cfg = plan_config(Settings.load(fusion_home=tmp_path))
+    assert (cfg.max_service_level, cfg.review_days) == (0.95, 3)
