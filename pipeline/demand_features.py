@@ -30,6 +30,8 @@ def build_demand_features(
         "horizon_days": settings.horizon_days,
         "train_window_days": settings.train_window_days,
         "origin_step_days": origin_step_days,
+        "full_origin_days": settings.holdout_days,
+        "keep_per_million": 1_000_000,  # every row: backtests read them all
         "since": FULL_SINCE,  # every row (the warehouse's incremental build
         "dirty_skus": [],  # passes the first changed day and SKUs)
     }

@@ -18,6 +18,7 @@ full build whenever it cannot prove the two agree).
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
@@ -108,6 +109,7 @@ def _build_models(con, settings: Settings, ds: str, delta: Delta) -> dict[str, i
         "horizon_days": settings.horizon_days,
         "train_window_days": settings.train_window_days,
         "origin_step_days": settings.forecast_origin_step_days,
+        "full_origin_days": settings.holdout_days,
         "loaded_through": delta.loaded_through,
         "since": FULL_SINCE,
         "dirty_skus": [],
@@ -115,9 +117,11 @@ def _build_models(con, settings: Settings, ds: str, delta: Delta) -> dict[str, i
     rows, changed_days = {}, [_next_day(delta.loaded_through)]
     for model in MODELS:
         name = Path(model).name
-        if name == "mart_demand_daily" and delta.incremental:
-            _plan_marts(con, delta, changed_days, first_order_day)
-            params |= {"since": delta.since, "dirty_skus": delta.dirty_skus}
+        if name == "mart_demand_daily":
+            params["keep_per_million"] = keep_per_million(con, settings)
+            if delta.incremental:
+                _plan_marts(con, delta, changed_days, first_order_day)
+                params |= {"since": delta.since, "dirty_skus": delta.dirty_skus}
         sql = (settings.sql_dir / f"{model}.sql").read_text()
         if delta.incremental and name in UPSERT_KEYS:
             changed_days.append(_upsert(con, name, sql, params))
@@ -191,9 +195,34 @@ def _recompute(con, name: str, sql: str, params: dict) -> None:
         region += (
             " or origin_date <= cast($ds as date)"
             " - to_days(cast($train_window_days + $horizon_days as integer))"
+            # origins that left the full zone keep their sample only
+            " or (origin_date < cast($ds as date)"
+            " - to_days(cast($full_origin_days as integer))"
+            " and hash(sku, location_id, origin_date, horizon_day) % 1000000"
+            " >= $keep_per_million)"
         )
     con.execute(f"delete from {name} where {region}", bind_params(region, params))
     con.execute(f"insert into {name} {sql}", bind_params(sql, params))
+
+
+def keep_per_million(con, settings: Settings) -> int:
+    """Rows in a million the feature mart keeps of origins older than the
+    holdout: about ``training_read_rows`` over the grid, all on a small market.
+
+    Training samples at most that many rows, so on M (20,000 series x 134
+    origins x 14 days, 37.5M rows) the mart would otherwise hold over 30 times
+    what training reads. Depends only on the grid and settings, which a full
+    build follows, so incremental and full builds keep the same rows.
+    """
+    products, locations = (
+        con.execute(f"select count(*) from {t}").fetchone()[0]
+        for t in ("stg_products", "stg_locations")
+    )
+    series = products * locations
+    origins = settings.train_window_days + settings.horizon_days - settings.holdout_days
+    older = series * max(origins, 1) * settings.horizon_days
+    share = settings.training_read_rows / max(older, 1)
+    return min(1_000_000, math.ceil(1_000_000 * share))
 
 
 def _first_order_day(con):

@@ -67,6 +67,8 @@ def build_key(settings: Settings) -> str:
         str(settings.horizon_days),
         str(settings.train_window_days),
         str(settings.forecast_origin_step_days),
+        str(settings.holdout_days),
+        str(settings.training_read_rows),
         settings.market_country,
     ]
     parts += [p.read_text() for p in sorted(settings.sql_dir.glob("[sm]*/*.sql"))]

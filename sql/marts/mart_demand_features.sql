@@ -4,6 +4,9 @@
 -- No feature reads sales after origin_date; target_units is the label only.
 -- Only rows whose target day is $since or later (and every row of
 -- $dirty_skus) are computed: the rows whose inputs an incremental build changed.
+-- Training reads a sample of the rows anyway: on a big market the origins
+-- older than the holdout keep only $keep_per_million rows in a million, chosen
+-- by a hash of the row's key, so a row is kept or not whatever the run date.
 with dirty as (select unnest($dirty_skus::varchar[]) as sku),
 
 origins as (
@@ -23,8 +26,14 @@ steps as (
         o.sales_date + cast(h.step as integer)
             - to_days(cast(7 * ceil(h.step / 7) as integer)) as same_weekday_date
     from origins as o cross join range(1, $horizon_days + 1) as h(step)
-    where o.sales_date + cast(h.step as integer) >= cast($since as date)
-        or o.sku in (from dirty)
+    where (o.sales_date + cast(h.step as integer) >= cast($since as date)
+            or o.sku in (from dirty))
+        -- origins from $full_origin_days before $ds on (the holdout and the
+        -- forecast) in full; of older ones a fixed hash sample of rows
+        and (o.sales_date >= cast($ds as date)
+                - to_days(cast($full_origin_days as integer))
+            or hash(o.sku, o.location_id, o.sales_date, h.step) % 1000000
+                < $keep_per_million)
 ),
 
 target_days as (select distinct sku, target_date from steps),

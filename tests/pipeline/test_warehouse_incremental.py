@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from pipeline import fingerprint, io
-from pipeline.warehouse import build_warehouse
+from pipeline.warehouse import build_warehouse, keep_per_million, read_warehouse
 from pipeline.warehouse_delta import FACT_SOURCES, FULL_SINCE
 from tests.conftest import XS_END
 
@@ -62,11 +62,17 @@ def _build(settings, ds: str) -> dict:
     return io.read_json(settings.out_dir(ds) / "warehouse_build.json")
 
 
-@pytest.fixture(scope="module")
-def day_by_day(xs_ingested, tmp_path_factory):
+# Every feature row, and a mart that keeps a sample of the origins older than
+# the holdout (as on M), which the incremental build must thin day by day.
+KEEP = {"every-row": {}, "sampled": {"training_read_rows": 2_000}}
+
+
+@pytest.fixture(scope="module", params=KEEP.values(), ids=KEEP.keys())
+def day_by_day(xs_ingested, tmp_path_factory, request):
     """A home built incrementally over ``DAYS``; returns it and each build's
     summary. The last day's promotion drop carries an edited promotion."""
-    settings = xs_ingested.replace(fusion_home=tmp_path_factory.mktemp("incr"))
+    home = tmp_path_factory.mktemp("incr")
+    settings = xs_ingested.replace(fusion_home=home, **request.param)
     builds = {}
     for day in DAYS:
         _replay(xs_ingested, settings, day)
@@ -103,6 +109,26 @@ def test_incremental_build_equals_a_full_rebuild(day_by_day, full_rebuild):
     second = fingerprint.warehouse(full_rebuild)
     assert "warehouse/mart_demand_features" in first
     assert fingerprint.differences(first, second) == []
+
+
+def test_the_mart_keeps_the_recent_origins_whole_and_a_sample_of_older(day_by_day):
+    settings, _ = day_by_day
+    with read_warehouse(settings) as con:
+        keep = keep_per_million(con, settings)
+        per_origin = con.execute(
+            "select origin_date, count(*) as n from mart_demand_features group by 1"
+        ).df()
+    full_zone = per_origin.origin_date >= pd.Timestamp(DAYS[-1]) - pd.Timedelta(
+        days=settings.holdout_days
+    )
+    whole = 12 * 2 * settings.horizon_days  # XS: SKUs x stores x horizon days
+    assert (per_origin.n[full_zone] == whole).all()
+    older = per_origin.n[~full_zone].sum() / (whole * (~full_zone).sum())
+    if settings.training_read_rows >= 1_000_000:
+        assert keep == 1_000_000 and older == 1.0
+    else:  # 2,000 of 10,080 older rows: about a fifth, by a hash of the key
+        assert keep == 198_413
+        assert 0.15 < older < 0.25
 
 
 def test_rerunning_the_day_leaves_the_same_warehouse(day_by_day, full_rebuild):
