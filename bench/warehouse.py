@@ -59,9 +59,9 @@ def timed_build(settings: Settings, ds: str) -> dict:
     }
 
 
-def run(size: str, days: int) -> dict:
+def run(size: str, days: int, tag: str = "") -> dict:
     """Initial load to the day before ``END``, then ``END`` both ways."""
-    home = REPO / "var" / "bench" / f"warehouse_{size}"
+    home = REPO / "var" / "bench" / f"warehouse_{size}{tag}"
     shutil.rmtree(home, ignore_errors=True)
     settings = Settings.load(fusion_home=home)
     history_end = f"{pd.Timestamp(END) - pd.Timedelta(days=1):%Y-%m-%d}"
@@ -80,6 +80,8 @@ def run(size: str, days: int) -> dict:
     )
     return {
         "size": size,
+        "tag": tag,
+        "settings": {"training_read_rows": settings.training_read_rows},
         "history_days": days,
         "ds": END,
         "initial_load_build": initial,
@@ -96,19 +98,22 @@ def render(r: dict) -> str:
     inc, full = r["incremental_build"], r["full_rebuild"]
     return "\n".join(
         [
-            f"### Incremental warehouse on the {r['size']} market",
+            f"### Incremental warehouse on the {r['size']} market{r.get('tag', '')}",
             "",
             f"`python bench/warehouse.py --size {r['size']} --days "
-            f"{r['history_days']}` ({r['machine']}, load average "
+            f"{r['history_days']}` (training_read_rows "
+            f"{r['settings']['training_read_rows']:,}; {r['machine']}, load average "
             f"{r['load_average']}): the warehouse of {r['ds']} built "
             "incrementally after the day before, against a full rebuild of "
             f"the same day from the same lake (same rows: {r['same_rows']}).",
             "",
-            "| build | s | peak MB | rows | feature rows | marts from | dirty SKUs |",
-            "| --- | ---: | ---: | ---: | ---: | --- | ---: |",
+            "| build | s | peak MB | rows | feature rows | file MB | marts from "
+            "| dirty SKUs |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
             *(
                 f"| {name} | {b['seconds']} | {b['peak_rss_mb']} | {b['rows']:,} | "
-                f"{b['feature_rows']:,} | {b['marts_since']} | {b['dirty_skus']} |"
+                f"{b['feature_rows']:,} | {b['warehouse_mb']:,} | {b['marts_since']} "
+                f"| {b['dirty_skus']} |"
                 for name, b in [
                     ("full rebuild (baseline)", full),
                     (f"{inc['mode']} (after the day before)", inc),
@@ -125,12 +130,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--size", default="S")
     parser.add_argument("--days", type=int, default=180)
+    parser.add_argument(
+        "--tag", default="", help="suffix of the home, results file and section"
+    )
     args = parser.parse_args()
-    result = run(args.size, args.days)
-    out = REPO / "bench" / "results" / f"warehouse_{args.size}.json"
+    result = run(args.size, args.days, args.tag)
+    out = REPO / "bench" / "results" / f"warehouse_{args.size}{args.tag}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     text = render(result)
-    write_section(text)
+    write_section(text, f"Incremental warehouse on the {args.size}{args.tag}")
     print(text)
     return 0 if result["same_rows"] else 1
 
