@@ -59,7 +59,7 @@ def timed_build(settings: Settings, ds: str) -> dict:
     }
 
 
-def run(size: str, days: int, tag: str = "") -> dict:
+def run(size: str, days: int, tag: str = "", compare: bool = True) -> dict:
     """Initial load to the day before ``END``, then ``END`` both ways."""
     home = REPO / "var" / "bench" / f"warehouse_{size}{tag}"
     shutil.rmtree(home, ignore_errors=True)
@@ -75,19 +75,22 @@ def run(size: str, days: int, tag: str = "") -> dict:
     os.makedirs(full_settings.fusion_home, exist_ok=True)
     os.symlink(settings.lake, full_settings.lake)
     full = timed_build(full_settings, END)
-    same = not fingerprint.differences(
+    # The fingerprint reads each table into pandas: every feature row of M
+    # (33.6M) does not fit in 24 GB, hence --no-compare.
+    same = compare and not fingerprint.differences(
         fingerprint.warehouse(settings), fingerprint.warehouse(full_settings)
     )
     return {
         "size": size,
         "tag": tag,
+        "command": " ".join(["python bench/warehouse.py", *sys.argv[1:]]),
         "settings": {"training_read_rows": settings.training_read_rows},
         "history_days": days,
         "ds": END,
         "initial_load_build": initial,
         "incremental_build": incremental,
         "full_rebuild": full,
-        "same_rows": same,
+        "same_rows": same if compare else "not compared",
         "load_average": " ".join(f"{x:.1f}" for x in os.getloadavg()),
         "machine": f"{os.cpu_count()} cores",
     }
@@ -98,10 +101,13 @@ def render(r: dict) -> str:
     inc, full = r["incremental_build"], r["full_rebuild"]
     return "\n".join(
         [
-            f"### Incremental warehouse on the {r['size']} market{r.get('tag', '')}",
+            # a tag goes before " market": BENCHMARKS.md sections are keyed by
+            # the title up to there (bench/sections.py)
+            "### Incremental warehouse"
+            + (f" ({r['tag'].strip('-')})" if r["tag"] else "")
+            + f" on the {r['size']} market",
             "",
-            f"`python bench/warehouse.py --size {r['size']} --days "
-            f"{r['history_days']}` (training_read_rows "
+            f"`{r['command']}` (training_read_rows "
             f"{r['settings']['training_read_rows']:,}; {r['machine']}, load average "
             f"{r['load_average']}): the warehouse of {r['ds']} built "
             "incrementally after the day before, against a full rebuild of "
@@ -133,14 +139,19 @@ def main() -> int:
     parser.add_argument(
         "--tag", default="", help="suffix of the home, results file and section"
     )
+    parser.add_argument(
+        "--no-compare",
+        action="store_true",
+        help="do not check that both builds leave the same rows",
+    )
     args = parser.parse_args()
-    result = run(args.size, args.days, args.tag)
+    result = run(args.size, args.days, args.tag, not args.no_compare)
     out = REPO / "bench" / "results" / f"warehouse_{args.size}{args.tag}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     text = render(result)
-    write_section(text, f"Incremental warehouse on the {args.size}{args.tag}")
+    write_section(text)
     print(text)
-    return 0 if result["same_rows"] else 1
+    return 0 if result["same_rows"] in (True, "not compared") else 1
 
 
 if __name__ == "__main__":
