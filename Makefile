@@ -81,8 +81,9 @@ system-deps:
 
 # Closed loop (issue 6): the issue asks for S and M over 90 days. S over 90
 # days takes about 10 minutes on a quiet 2-core machine (a FusionLoop day about
-# 6 s, the policies side by side); an M day is the ~2.5 min M pipeline day, so
-# M over 90 days (LOOP_SIZES=S,M) takes hours.
+# 6 s, the three policies side by side); a simulated M day is an M pipeline
+# day (about 2 min, and the perfect-foresight plan beside it), so M over 90
+# days (LOOP_SIZES=S,M) takes hours.
 LOOP_SIZES ?= S
 LOOP_DAYS ?= 90
 bench-loop: install  ## fusionloop vs baseline vs perfect foresight; LP alone at 20k x 14
