@@ -46,10 +46,11 @@ ROWS = [
 
 
 # Settings per market size. The default purchasing budget (60,000 EUR over the
-# horizon) is sized for S; M's 20,000 series want about 430,000 EUR of orders
-# over a horizon, and a budget that binds every day would measure the budget,
-# not the policies (the baseline has none).
-SIZE_ENV = {"M": {"FUSION_BUDGET_EUR": "1000000"}}
+# horizon) is sized for S. M sells about 450,000 EUR a day at cost, so any
+# budget of the S kind binds every day (1,000,000 EUR did, 2026-12-06) and
+# would measure the budget, not the policies (the baseline has none): M runs
+# with a budget far above what any plan spends.
+SIZE_ENV = {"M": {"FUSION_BUDGET_EUR": "100000000"}}
 
 
 def run_policy(home: Path, policy: str, size: str, days: int, seed: int) -> dict:
