@@ -17,7 +17,9 @@ HEAD = "# Benchmarks\n\nMade by `make bench`; figures from `bench/results/`.\n\n
 NOTES = "<!-- notes -->"
 
 
-def write_section(text: str, key: str | None = None, path: Path = BENCHMARKS_MD) -> None:
+def write_section(
+    text: str, key: str | None = None, path: Path = BENCHMARKS_MD
+) -> None:
     """Put ``text`` (a ``### …`` section) into ``path`` under ``key``, keeping
     the hand-written notes of the section it replaces."""
     sections = {}

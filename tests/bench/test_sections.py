@@ -1,4 +1,4 @@
-"""bench/sections.py: a benchmark rewrites its own section and keeps the notes under it."""
+"""bench/sections.py: a benchmark rewrites its section and keeps the notes under it."""
 
 from __future__ import annotations
 
