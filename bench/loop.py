@@ -4,8 +4,8 @@
 
 Runs ``fusionloop simulate`` for each policy on the same seeded market (same
 history, same demand draws), in one process per policy, and writes
-``bench/results/loop.json`` (the first size; every size also gets
-``loop_<size>.json``), ``bench/results/loop_cost_<size>.png`` (cumulative total
+``bench/results/loop.json`` (the first size, unless ``--collect``; every
+size also gets ``loop_<size>.json``), ``bench/results/loop_cost_<size>.png`` (cumulative total
 cost per policy) and the table in ``BENCHMARKS.md``. The baseline is measured
 in the same run as the policy it is compared with.
 """
@@ -183,7 +183,7 @@ def main() -> int:
         result = bench_size(size, args.days, args.seed, policies, args.collect)
         text = json.dumps(result, indent=2) + "\n"
         (results / f"loop_{size}.json").write_text(text)
-        if k == 0:
+        if k == 0 and not args.collect:  # a run cut short is not the headline
             (results / "loop.json").write_text(text)
         md = table(result)
         write_section(md, f"Closed loop on the {size}")
