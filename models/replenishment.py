@@ -403,14 +403,16 @@ def _objective(prob, pos, v: dict, cfg: PlanConfig) -> None:
     terms += zip(v["short"][rows, days], lost, strict=True)
     terms += [(y, cfg.order_cost_eur) for y in v["placed"] if y is not None]
     terms += v["tail_short"].values()
-    terms += _linear_order_cost(pos, v, cfg)
+    per_pack = linear_order_eur_per_pack(pos, v, cfg)
+    terms += [(x, c) for x, c in zip(v["packs"], per_pack, strict=True) if c > 0]
     terms += [(s, CAPACITY_SLACK_EUR_PER_UNIT) for s in v["cap_slack"].values()]
     terms += [(s, BUDGET_SLACK_EUR_PER_EUR) for s in v["budget_slack"].values()]
     prob += pulp.LpAffineExpression(terms)
 
 
-def _linear_order_cost(pos, v: dict, cfg: PlanConfig) -> list:
-    """The fixed order cost spread over a lot, on continuous order days.
+def linear_order_eur_per_pack(pos, v: dict, cfg: PlanConfig) -> np.ndarray:
+    """EUR per pack of each order variable: the fixed order cost spread over a
+    lot on continuous order days, 0 on integer days (their binary carries it).
 
     Past the integer order days an order has no binary, so its fixed cost is
     charged per pack as order cost / lot units. The lot is the economic order
@@ -420,13 +422,14 @@ def _linear_order_cost(pos, v: dict, cfg: PlanConfig) -> list:
     cost over a full economic lot made later orders look almost free, so the
     plan put off today's order to a later day it then never placed.
     """
+    eur_per_pack = np.zeros(len(v["packs"]))
     if cfg.order_cost_eur <= 0 or not cfg.integer or cfg.integer_order_days <= 0:
-        return []
+        return eur_per_pack
     k = np.flatnonzero(v["order_day"] > cfg.integer_order_days)
     rows = v["order_row"][k]
     lot = np.minimum(economic_order_units(pos, cfg)[rows], v["upper_units"][k])
-    eur_per_pack = cfg.order_cost_eur * v["pack"][rows] / lot
-    return list(zip(v["packs"][k], eur_per_pack, strict=True))
+    eur_per_pack[k] = cfg.order_cost_eur * v["pack"][rows] / lot
+    return eur_per_pack
 
 
 def solve_model(prob, cfg: PlanConfig) -> tuple[str, str]:

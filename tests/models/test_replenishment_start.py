@@ -1,0 +1,117 @@
+"""The MILP's starting plan: rounded from the relaxation, SKU by SKU the cheapest
+of a few roundings, priced exactly as the MILP prices it."""
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+import pulp
+import pytest
+
+import models.replenishment_start as start
+from models.replenishment import PlanConfig, build_model, make_instance, solve_model
+
+DS = "2026-01-31"
+
+
+def _market(n=40, seed=3):
+    """SKUs at one store with mixed lead times, MOQs, packs and demand."""
+    rng = np.random.default_rng(seed)
+    position = pd.DataFrame(
+        dict(
+            sku=[f"S{i:02d}" for i in range(n)],
+            location_id="L1",
+            on_hand_units=rng.integers(0, 30, n),
+            on_order_units=0,
+            on_order_arrival_date=None,
+            unit_cost_eur=rng.uniform(2, 40, n).round(2),
+            list_price_eur=0.0,
+            lead_time_days=rng.integers(1, 6, n),
+            moq_units=rng.choice([0, 12, 24, 40], n),
+            case_pack_units=rng.choice([1, 6, 12], n),
+            capacity_units=100_000,
+            holding_cost_eur_per_unit_day=rng.uniform(0.005, 0.05, n).round(3),
+        )
+    )
+    position["list_price_eur"] = (position.unit_cost_eur * 1.8).round(2)
+    daily = rng.uniform(0.5, 8, n)
+    forecast = pd.DataFrame(
+        [
+            dict(
+                sku=f"S{i:02d}",
+                location_id="L1",
+                horizon_day=h,
+                p50_units=daily[i],
+                p90_units=daily[i] * 1.4,
+            )
+            for i in range(n)
+            for h in range(1, 15)
+        ]
+    )
+    return position, forecast
+
+
+@pytest.fixture(scope="module")
+def model():
+    cfg = PlanConfig(
+        horizon_days=14, integer_order_days=1, order_cost_eur=25.0, budget_eur=1e7
+    )
+    inst = make_instance(*_market(), DS, cfg)
+    prob, v = build_model(inst, cfg)
+    relaxed, bound = start.solve_relaxation(prob, v, cfg)
+    assert bound is not None
+    return cfg, inst, prob, v, relaxed
+
+
+def _options(model):
+    cfg, inst, _, v, relaxed = model
+    return {
+        "nearest": start.rounded_packs(inst, v, relaxed, cfg),
+        "lot today": start._lot_today(inst, v, relaxed, cfg),
+        "put off": start._put_off(v, relaxed, cfg),
+        "lot today, later orders in it": start._lot_today(
+            inst, v, relaxed, cfg, bring_later=True
+        ),
+    }
+
+
+def test_row_costs_add_up_to_the_milps_objective_at_each_rounding(model):
+    cfg, inst, prob, v, _ = model
+    for name, packs in _options(model).items():
+        objective = start.start_objective(prob, inst, v, cfg, packs)
+        assert start.row_costs(inst, v, cfg, packs).sum() == pytest.approx(
+            objective, rel=1e-9
+        ), name
+
+
+def test_every_rounding_orders_whole_packs_of_at_least_the_moq_today(model):
+    cfg, inst, _, v, _ = model
+    rows = v["order_row"]
+    today = v["order_day"] == 1
+    moq_packs = np.ceil(
+        np.maximum(inst.pos.moq_units.to_numpy()[rows], 1) / v["pack"][rows]
+    )
+    for name, packs in _options(model).items():
+        ordered = today & (packs > 0)
+        assert np.allclose(packs[today], np.round(packs[today])), name
+        assert (packs[ordered] >= moq_packs[ordered]).all(), name
+        assert (packs >= 0).all(), name
+
+
+def test_the_start_is_no_dearer_than_any_rounding_and_near_the_optimum(model):
+    cfg, inst, prob, v, relaxed = model
+    best = start.best_rounding(prob, inst, v, relaxed, cfg)
+    cost = {
+        name: start.start_objective(prob, inst, v, cfg, packs)
+        for name, packs in _options(model).items()
+    }
+    chosen = start.start_objective(prob, inst, v, cfg, best)
+    assert chosen <= min(cost.values()) + 1e-6
+    assert chosen < cost["nearest"]  # the rounding the start used to be
+
+    start.set_start(inst, v, cfg, best)
+    status, _ = solve_model(prob, replace(cfg, mip_gap=0.0, time_limit_s=60))
+    assert status == "Optimal"
+    optimum = pulp.value(prob.objective)
+    assert optimum <= chosen + 1e-6
+    assert chosen <= 1.05 * optimum, (chosen, optimum, cost)
