@@ -88,7 +88,7 @@ LOOP_SIZES ?= S
 LOOP_DAYS ?= 90
 bench-loop: install  ## fusionloop vs baseline vs perfect foresight; LP alone at 20k x 14
 	$(BIN)/python bench/loop.py --sizes $(LOOP_SIZES) --days $(LOOP_DAYS) --seed $(SEED)
-	$(BIN)/python bench/lp.py --skus 2000 --locations 10 --horizon 14 --part lp,milp --keep-previous
+	$(BIN)/python bench/lp.py --skus 2000 --locations 10 --horizon 14 --part lp,milp,start --keep-previous
 
 clean:
 	rm -rf var .airflow

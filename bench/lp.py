@@ -28,6 +28,7 @@ import os
 import platform
 import subprocess
 import time
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -36,6 +37,7 @@ import pandas as pd
 import pulp
 from sections import write_section  # bench/sections.py, beside this script
 
+from models import replenishment_start
 from models.highs import solve_summary
 from models.replenishment import PlanConfig, build_model, make_instance
 from models.replenishment_blocks import solve_by_location
@@ -182,6 +184,11 @@ def runs_for(part: str, position, forecast, base: PlanConfig, old=None) -> list:
             time_whole(position, forecast, cfg, "whole, PuLP's HiGHS interface"),
             time_blocks(position, forecast, cfg, "per location, batch interface"),
         ]
+    if part == "start":
+        cfg = replace(base, integer_order_days=1)
+        with nearest_rounding_start():
+            before = time_blocks(position, forecast, cfg, "nearest rounding")
+        return [before, time_blocks(position, forecast, cfg, "cheapest per SKU")]
     return [
         old or time_whole(position, forecast, base, "whole, no start"),
         time_blocks(position, forecast, base, "per location, rounded start"),
@@ -192,6 +199,20 @@ def runs_for(part: str, position, forecast, base: PlanConfig, old=None) -> list:
             "per location, rounded start, integer day 1 only",
         ),
     ]
+
+
+@contextmanager
+def nearest_rounding_start():
+    """The MILP start as it was before 2026-12-06: the relaxation rounded to the
+    nearest pack (MOQ or nothing), for every SKU alike."""
+    saved = replenishment_start.best_rounding
+    replenishment_start.best_rounding = lambda prob, inst, v, relaxed, cfg: (
+        replenishment_start.rounded_packs(inst, v, relaxed, cfg)
+    )
+    try:
+        yield
+    finally:
+        replenishment_start.best_rounding = saved
 
 
 def main() -> None:
@@ -250,6 +271,9 @@ def _load() -> str:
 TITLES = {
     "lp": "the LP relaxation (fractional packs, no binaries)",
     "milp": "the real plan (integer case packs, MOQ and order-cost binaries)",
+    "start": "the real plan from two starts (integer orders on day 1, as the "
+    "pipeline plans): the relaxation rounded to the nearest pack (before) and "
+    "per SKU the cheapest of four roundings (now)",
 }
 
 
@@ -259,7 +283,8 @@ def table(result: dict, args) -> str:
         f"SKU-locations x {result['horizon_days']} days",
         "",
         f"`python bench/lp.py --skus {args.skus} --locations {args.locations} "
-        f"--horizon {args.horizon} --part lp,milp` ({result['cpus']} cores shared "
+        f"--horizon {args.horizon} --part {','.join(result['parts'])}` "
+        f"({result['cpus']} cores shared "
         f"with other work, HiGHS threads {result['threads']}, MILP time limit "
         f"{result['time_limit_s']:.0f} s). Build = frames to PuLP model; solve = "
         "everything after it (relaxation for the start, transfer to HiGHS, HiGHS, "
@@ -293,6 +318,14 @@ def verdict(part: str, runs: list[dict], limit_s: float) -> str:
     """The part's target in one sentence, from the last (current) run."""
     now = runs[-1] if part == "milp" else runs[1]
     total = (now["build_s"] or 0) + (now["solve_s"] or 0)
+    if part == "start":
+        was = runs[0]
+        return (
+            f"Solver part {now['solve_s']:.1f} s (before {was['solve_s']:.1f} s), "
+            f"objective {_num(now['objective_eur'])} EUR (before "
+            f"{_num(was['objective_eur'])}), gap {_pct(now.get('mip_gap'))} "
+            f"(before {_pct(was.get('mip_gap'))})."
+        )
     if part == "lp":
         met = total <= 30 and now["build_s"] <= now["solve_s"]
         return (
