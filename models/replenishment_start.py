@@ -78,8 +78,8 @@ def _lot_today(inst, v: dict, relaxed: np.ndarray, cfg, bring_later=False):
     left = np.maximum(_cumsum_by(relaxed[later], owner) - extra[owner], 0.0)
     before = np.r_[0.0, left[:-1]]
     before[np.r_[True, owner[1:] != owner[:-1]]] = 0.0
-    packs[later] = np.maximum(left - before, 0.0)
-    return packs
+    packs[later] = left - before
+    return _within_bounds(v, packs)  # the subtraction leaves float dust
 
 
 def _cumsum_by(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
@@ -102,8 +102,12 @@ def _put_off(v: dict, relaxed: np.ndarray, cfg) -> np.ndarray:
     for k in np.flatnonzero(whole & (relaxed > 0)):
         if rows[k] in first_later:
             packs[first_later[rows[k]]] += relaxed[k]
+    return _within_bounds(v, packs)
+
+
+def _within_bounds(v: dict, packs: np.ndarray) -> np.ndarray:
     upper = np.array([x.upBound for x in v["packs"]], dtype=float)
-    return np.minimum(packs, upper)
+    return np.clip(packs, 0, upper)
 
 
 def row_costs(inst, v: dict, cfg, packs: np.ndarray) -> np.ndarray:
@@ -180,8 +184,7 @@ def rounded_packs(inst, v: dict, relaxed: np.ndarray, cfg) -> np.ndarray:
     packs[below_moq] = np.where(
         relaxed[below_moq] >= moq_packs[below_moq] / 2, moq_packs[below_moq], 0
     )
-    upper = np.array([x.upBound for x in v["packs"]], dtype=float)
-    return np.clip(packs, 0, upper)
+    return _within_bounds(v, packs)
 
 
 def set_start(inst, v: dict, cfg, packs: np.ndarray) -> None:

@@ -115,3 +115,14 @@ def test_the_start_is_no_dearer_than_any_rounding_and_near_the_optimum(model):
     optimum = pulp.value(prob.objective)
     assert optimum <= chosen + 1e-6
     assert chosen <= 1.05 * optimum, (chosen, optimum, cost)
+
+
+def test_the_start_keeps_within_every_order_variables_bounds(model):
+    """Trimming later orders by today's extra units must not leave float dust
+    above a bound: HiGHS' start would be refused (it was, on an M day)."""
+    cfg, inst, prob, v, _ = model
+    upper = np.array([x.upBound for x in v["packs"]], dtype=float)
+    relaxed = np.where(v["order_day"] == 1, 0.1, upper)  # later orders at their cap
+    best = start.best_rounding(prob, inst, v, relaxed, cfg)
+    assert (best >= 0).all() and (best <= upper).all()
+    start.set_start(inst, v, cfg, best)  # raises on a value outside its bounds
