@@ -5,9 +5,9 @@
 Runs ``fusionloop simulate`` for each policy on the same seeded market (same
 history, same demand draws), in one process per policy, and writes
 ``bench/results/loop.json`` (the first size, unless ``--collect``; every
-size also gets ``loop_<size>.json``), ``bench/results/loop_cost_<size>.png`` (cumulative total
-cost per policy) and the table in ``BENCHMARKS.md``. The baseline is measured
-in the same run as the policy it is compared with.
+size also gets ``loop_<size>.json``), ``bench/results/loop_cost_<size>.png``
+(cumulative total cost per policy) and the table in ``BENCHMARKS.md``. The
+baseline is measured in the same run as the policy it is compared with.
 """
 
 from __future__ import annotations

@@ -206,9 +206,7 @@ def nearest_rounding_start():
     """The MILP start as it was before 2026-12-06: the relaxation rounded to the
     nearest pack (MOQ or nothing), for every SKU alike."""
     saved = replenishment_start.best_rounding
-    replenishment_start.best_rounding = lambda prob, inst, v, relaxed, cfg: (
-        replenishment_start.rounded_packs(inst, v, relaxed, cfg)
-    )
+    replenishment_start.best_rounding = replenishment_start.rounded_packs
     try:
         yield
     finally:

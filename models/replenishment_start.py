@@ -4,10 +4,10 @@ On one M location (2,000 SKUs, 2,000-19,000 binaries) HiGHS found no
 integer plan at all within 60 s: its root node spent the time on cuts. The
 plan's constraints are soft, so any order quantities make a feasible plan
 once stock, unmet demand and slacks follow from them. Rounding the
-relaxation's packs (and lifting a rounded order to its MOQ where the
-relaxation ordered at least half of it) gives HiGHS a good incumbent at
-once; a solve stopped by its time limit then returns that plan or a better
-one, with the gap to the best bound.
+relaxation's packs, per SKU x location the cheapest of a few ways
+(``best_rounding``, priced by ``row_costs`` as the MILP's objective prices
+them), gives HiGHS a good incumbent at once; a solve stopped by its time
+limit then returns that plan or a better one, with the gap to the best bound.
 """
 
 from __future__ import annotations
@@ -26,15 +26,16 @@ def start_from_relaxation(prob, inst, v: dict, cfg) -> float | None:
     MILP's, or None when the relaxation was not solved to optimality.
     """
     relaxed, bound = solve_relaxation(prob, v, cfg)
-    set_start(inst, v, cfg, best_rounding(prob, inst, v, relaxed, cfg))
+    set_start(inst, v, cfg, best_rounding(inst, v, relaxed, cfg))
     return bound
 
 
-def best_rounding(prob, inst, v: dict, relaxed: np.ndarray, cfg) -> np.ndarray:
-    """Packs per order variable: for each SKU x location the cheapest of three
+def best_rounding(inst, v: dict, relaxed: np.ndarray, cfg) -> np.ndarray:
+    """Packs per order variable: for each SKU x location the cheapest of four
     roundings of the relaxation (nearest, a whole lot today, today's order
-    put off a day), or the nearest rounding throughout where that costs less
-    once capacity and budget slack count.
+    put off a day, one lot today for the horizon), or one rounding for all
+    rows where that costs less once capacity and budget slack count (the
+    choice per row leaves out the slack the rows share).
 
     The relaxation spreads the fixed order cost and the MOQ over fractions of
     an order, so it orders a little of many SKUs today; rounded to the
@@ -42,13 +43,16 @@ def best_rounding(prob, inst, v: dict, relaxed: np.ndarray, cfg) -> np.ndarray:
     (one M store, 2026-12-06: 46,363 EUR against an optimum of 28,580, and
     HiGHS spent 13 of its 20 s finding a better plan).
     """
-    nearest = rounded_packs(inst, v, relaxed, cfg)
-    options = [nearest, _lot_today(inst, v, relaxed, cfg), _put_off(v, relaxed, cfg)]
+    options = [
+        rounded_packs(inst, v, relaxed, cfg),
+        _lot_today(inst, v, relaxed, cfg),
+        _put_off(v, relaxed, cfg),
+    ]
     if cfg.integer_order_days == 1:
         options.append(_lot_today(inst, v, relaxed, cfg, bring_later=True))
     cost = np.stack([row_costs(inst, v, cfg, packs) for packs in options])
     mixed = np.choose(cost.argmin(axis=0)[v["order_row"]], options)
-    return min((mixed, nearest), key=lambda p: start_objective(prob, inst, v, cfg, p))
+    return min([mixed, *options], key=lambda p: start_objective(inst, v, cfg, p))
 
 
 def _lot_today(inst, v: dict, relaxed: np.ndarray, cfg, bring_later=False):
@@ -114,17 +118,17 @@ def row_costs(inst, v: dict, cfg, packs: np.ndarray) -> np.ndarray:
     """The objective per SKU x location row (EUR) if ``packs`` were the plan:
     holding, lost sales, fixed and per-pack order cost and cover short past
     the horizon; capacity and budget slack, shared by rows, left out."""
-    from models.replenishment import _no_order_path, linear_order_eur_per_pack
+    from models.replenishment import linear_order_eur_per_pack
     from models.service import shortage_eur
 
     pos = inst.pos
-    stock, short = _no_order_path(inst, _arrivals(inst, v, packs))
+    stock, short = _no_order_path_of(inst, v, packs)
     free = v["free"]
     hold = pos.holding_cost_eur_per_unit_day.to_numpy()
     cost = (stock * free).sum(axis=1) * hold
     cost += (short * free).sum(axis=1) * shortage_eur(pos, cfg)
     rows = v["order_row"]
-    fixed = np.array([y is not None for y in v["placed"]], dtype=bool) & (packs > 1e-9)
+    fixed = np.array([y is not None for y in v["placed"]], dtype=bool) & (packs > 0)
     np.add.at(cost, rows, fixed * cfg.order_cost_eur)
     np.add.at(cost, rows, packs * linear_order_eur_per_pack(pos, v, cfg))
     for i, (_, eur) in v["tail_short"].items():
@@ -132,10 +136,26 @@ def row_costs(inst, v: dict, cfg, packs: np.ndarray) -> np.ndarray:
     return cost
 
 
-def start_objective(prob, inst, v: dict, cfg, packs: np.ndarray) -> float:
-    """The MILP's objective (EUR) at the start ``packs``, slacks included."""
-    set_start(inst, v, cfg, packs)
-    return float(prob.objective.value())
+def start_objective(inst, v: dict, cfg, packs: np.ndarray) -> float:
+    """The MILP's objective (EUR) if ``packs`` were the plan, slacks included."""
+    from models.replenishment import (
+        BUDGET_SLACK_EUR_PER_EUR,
+        CAPACITY_SLACK_EUR_PER_UNIT,
+    )
+
+    stock, _ = _no_order_path_of(inst, v, packs)
+    capacity, budget = slacks(inst, v, cfg, stock, packs)
+    return float(
+        row_costs(inst, v, cfg, packs).sum()
+        + CAPACITY_SLACK_EUR_PER_UNIT * sum(capacity.values())
+        + BUDGET_SLACK_EUR_PER_EUR * sum(budget.values())
+    )
+
+
+def _no_order_path_of(inst, v: dict, packs: np.ndarray):
+    from models.replenishment import _no_order_path
+
+    return _no_order_path(inst, _arrivals(inst, v, packs))
 
 
 def _arrivals(inst, v: dict, packs: np.ndarray) -> np.ndarray:
@@ -190,12 +210,7 @@ def rounded_packs(inst, v: dict, relaxed: np.ndarray, cfg) -> np.ndarray:
 def set_start(inst, v: dict, cfg, packs: np.ndarray) -> None:
     """Initial values of all variables for the orders ``packs``: stock and unmet
     demand follow from them, slacks take up what capacity and budget cannot."""
-    from models.replenishment import _no_order_path, budget_periods
-
-    H = inst.demand.shape[1]
-    rows = v["order_row"]
-    units = packs * v["pack"][rows]
-    stock, short = _no_order_path(inst, _arrivals(inst, v, packs))
+    stock, short = _no_order_path_of(inst, v, packs)
     free_rows, free_days = np.nonzero(v["free"])
     for name, values in (("stock", stock), ("short", short)):
         cells = v[name][free_rows, free_days]
@@ -205,25 +220,34 @@ def set_start(inst, v: dict, cfg, packs: np.ndarray) -> None:
         x.setInitialValue(float(k))
         if y is not None:
             y.setInitialValue(1 if k > 0 else 0)
-    _start_slacks(inst, v, cfg, stock, units, budget_periods(H, cfg.budget_period_days))
+    capacity, budget = slacks(inst, v, cfg, stock, packs)
+    for key, excess in capacity.items():
+        v["cap_slack"][key].setInitialValue(excess)
+    for p, over in budget.items():
+        v["budget_slack"][p].setInitialValue(over)
     tail = inst.tail
     for i, (x, _) in v["tail_short"].items():
         x.setInitialValue(max(float(tail[i] - stock[i, -1]), 0.0))
 
 
-def _start_slacks(inst, v, cfg, stock, units, period_of_day) -> None:
-    """Capacity and budget slack: how far the start's stock and spend pass them."""
-    from models.replenishment import stock_without_orders
+def slacks(inst, v: dict, cfg, stock: np.ndarray, packs: np.ndarray):
+    """({(location, day): units}, {budget period: EUR}): how far the plan
+    ``packs`` (with its ``stock``) passes capacity and budget."""
+    from models.replenishment import budget_periods, stock_without_orders
 
     pos, floor = inst.pos, stock_without_orders(inst)
+    capacity = {}
     for loc, rows in pos.groupby("location_id", sort=True).indices.items():
         cap = float(pos.capacity_units.iat[rows[0]])
         for t in range(stock.shape[1]):
             limit = max(cap, float(floor[rows, t].sum()))
             excess = float(stock[rows, t].sum()) - limit
-            v["cap_slack"][(loc, t + 1)].setInitialValue(max(excess, 0.0))
-    eur = units * pos.unit_cost_eur.to_numpy()[v["order_row"]]
-    period = period_of_day[v["order_day"] - 1]
-    for p, slack in v["budget_slack"].items():
-        spend = float(eur[period == p].sum())
-        slack.setInitialValue(max(spend - cfg.budget_eur, 0.0))
+            capacity[(loc, t + 1)] = max(excess, 0.0)
+    order_rows = v["order_row"]
+    eur = packs * v["pack"][order_rows] * pos.unit_cost_eur.to_numpy()[order_rows]
+    period = budget_periods(stock.shape[1], cfg.budget_period_days)[v["order_day"] - 1]
+    budget = {
+        p: max(float(eur[period == p].sum()) - cfg.budget_eur, 0.0)
+        for p in v["budget_slack"]
+    }
+    return capacity, budget

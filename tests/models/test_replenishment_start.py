@@ -2,6 +2,7 @@
 of a few roundings, priced exactly as the MILP prices it."""
 
 from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -78,8 +79,12 @@ def _options(model):
 def test_row_costs_add_up_to_the_milps_objective_at_each_rounding(model):
     cfg, inst, prob, v, _ = model
     for name, packs in _options(model).items():
-        objective = start.start_objective(prob, inst, v, cfg, packs)
+        start.set_start(inst, v, cfg, packs)
+        objective = prob.objective.value()
         assert start.row_costs(inst, v, cfg, packs).sum() == pytest.approx(
+            objective, rel=1e-9
+        ), name
+        assert start.start_objective(inst, v, cfg, packs) == pytest.approx(
             objective, rel=1e-9
         ), name
 
@@ -100,16 +105,18 @@ def test_every_rounding_orders_whole_packs_of_at_least_the_moq_today(model):
 
 def test_the_start_is_no_dearer_than_any_rounding_and_near_the_optimum(model):
     cfg, inst, prob, v, relaxed = model
-    best = start.best_rounding(prob, inst, v, relaxed, cfg)
+    best = start.best_rounding(inst, v, relaxed, cfg)
     cost = {
-        name: start.start_objective(prob, inst, v, cfg, packs)
+        name: start.start_objective(inst, v, cfg, packs)
         for name, packs in _options(model).items()
     }
-    chosen = start.start_objective(prob, inst, v, cfg, best)
+    chosen = start.start_objective(inst, v, cfg, best)
     assert chosen <= min(cost.values()) + 1e-6
     assert chosen < cost["nearest"]  # the rounding the start used to be
 
     start.set_start(inst, v, cfg, best)
+    assert prob.objective.value() == pytest.approx(chosen, rel=1e-9)
+    assert all(c.valid(1e-7) for c in prob.constraints.values())
     status, _ = solve_model(prob, replace(cfg, mip_gap=0.0, time_limit_s=60))
     assert status == "Optimal"
     optimum = pulp.value(prob.objective)
@@ -123,6 +130,67 @@ def test_the_start_keeps_within_every_order_variables_bounds(model):
     cfg, inst, prob, v, _ = model
     upper = np.array([x.upBound for x in v["packs"]], dtype=float)
     relaxed = np.where(v["order_day"] == 1, 0.1, upper)  # later orders at their cap
-    best = start.best_rounding(prob, inst, v, relaxed, cfg)
+    best = start.best_rounding(inst, v, relaxed, cfg)
     assert (best >= 0).all() and (best <= upper).all()
     start.set_start(inst, v, cfg, best)  # raises on a value outside its bounds
+
+
+@pytest.mark.parametrize("binding", ["budget", "capacity"])
+def test_where_slack_binds_the_start_is_no_dearer_than_any_one_rounding(binding):
+    over = {"budget": dict(budget_eur=3_000.0), "capacity": {}}[binding]
+    cfg = PlanConfig(horizon_days=14, integer_order_days=1, **over)
+    position, forecast = _market()
+    if binding == "capacity":
+        position["capacity_units"] = 600
+    inst = make_instance(position, forecast, DS, cfg)
+    prob, v = build_model(inst, cfg)
+    relaxed, _ = start.solve_relaxation(prob, v, cfg)
+    best = start.best_rounding(inst, v, relaxed, cfg)
+    chosen = start.start_objective(inst, v, cfg, best)
+    options = _options((cfg, inst, prob, v, relaxed))
+    assert chosen <= min(
+        start.start_objective(inst, v, cfg, p) for p in options.values()
+    )
+    start.set_start(inst, v, cfg, best)
+    assert prob.objective.value() == pytest.approx(chosen, rel=1e-9)
+    assert any(  # the slack binds: some rounding pays for passing it
+        start.start_objective(inst, v, cfg, p)
+        > start.row_costs(inst, v, cfg, p).sum() + 1.0
+        for p in options.values()
+    )
+
+
+def _one_sku(days, relaxed, moq=10, upper=50):
+    """Order variables of one SKU on ``days`` (in that order), pack 1."""
+    v = {
+        "packs": np.array(
+            [pulp.LpVariable(f"packs_{d}", 0, upper) for d in days], dtype=object
+        ),
+        "order_row": np.zeros(len(days), dtype=int),
+        "order_day": np.array(days),
+        "pack": np.array([1.0]),
+    }
+    inst = SimpleNamespace(pos=pd.DataFrame({"moq_units": [moq]}))
+    return inst, v, np.array(relaxed, dtype=float), PlanConfig(integer_order_days=1)
+
+
+def test_a_lot_today_takes_its_extra_units_off_the_earliest_later_orders():
+    inst, v, relaxed, cfg = _one_sku(days=[3, 1, 4, 2], relaxed=[4, 2, 5, 3])
+    # today: 2 packs lifted to the MOQ of 10; the 8 extra come off days 2, 3, 4
+    assert start._lot_today(inst, v, relaxed, cfg).tolist() == [0, 10, 4, 0]
+    # bringing the later orders too: 2 + 4 + 5 + 3 = 14 today, nothing later
+    lot = start._lot_today(inst, v, relaxed, cfg, bring_later=True)
+    assert lot.tolist() == [0, 14, 0, 0]
+
+
+def test_a_lot_today_is_capped_by_what_the_order_can_bring():
+    inst, v, relaxed, cfg = _one_sku(days=[1, 2], relaxed=[2, 30], upper=12)
+    assert start._lot_today(inst, v, relaxed, cfg, bring_later=True).tolist() == [
+        12,
+        12,
+    ]  # today 12 (its cap) of the 32 wanted; day 2 keeps 30 - 10, capped at 12
+
+
+def test_putting_off_moves_todays_packs_to_the_next_order_day():
+    inst, v, relaxed, cfg = _one_sku(days=[3, 1, 4, 2], relaxed=[4, 2, 5, 3])
+    assert start._put_off(v, relaxed, cfg).tolist() == [4, 0, 5, 5]
