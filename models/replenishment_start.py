@@ -79,16 +79,11 @@ def _lot_today(inst, v: dict, relaxed: np.ndarray, cfg, bring_later=False):
     packs[today] = np.minimum(lot, upper[today])
     extra = np.zeros(len(inst.pos))
     np.add.at(extra, rows[today], packs[today] - relaxed[today])
-    left = np.maximum(_cumsum_by(relaxed[later], owner) - extra[owner], 0.0)
-    before = np.r_[0.0, left[:-1]]
-    before[np.r_[True, owner[1:] != owner[:-1]]] = 0.0
-    packs[later] = left - before
+    # what is left of the SKU's later orders, running total in day order
+    left = pd.Series(relaxed[later]).groupby(owner).cumsum() - extra[owner]
+    left = left.clip(lower=0.0)
+    packs[later] = left - left.groupby(owner).shift(fill_value=0.0)
     return _within_bounds(v, packs)  # the subtraction leaves float dust
-
-
-def _cumsum_by(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
-    """Running sum of ``values`` within each group."""
-    return pd.Series(values).groupby(groups).cumsum().to_numpy()
 
 
 def _put_off(v: dict, relaxed: np.ndarray, cfg) -> np.ndarray:
