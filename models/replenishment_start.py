@@ -64,8 +64,8 @@ def _lot_today(inst, v: dict, relaxed: np.ndarray, cfg, bring_later=False):
 
     rows = v["order_row"]
     whole = integer_days(v["order_day"] - 1, cfg)
-    moq = np.ceil(np.maximum(inst.pos.moq_units.to_numpy()[rows], 1) / v["pack"][rows])
-    upper = np.array([x.upBound for x in v["packs"]], dtype=float)
+    moq = _moq_packs(inst, v)
+    upper = _upper(v)
     later = np.flatnonzero(~whole)
     later = later[np.lexsort((v["order_day"][later], rows[later]))]
     owner = rows[later]
@@ -105,8 +105,18 @@ def _put_off(v: dict, relaxed: np.ndarray, cfg) -> np.ndarray:
 
 
 def _within_bounds(v: dict, packs: np.ndarray) -> np.ndarray:
-    upper = np.array([x.upBound for x in v["packs"]], dtype=float)
-    return np.clip(packs, 0, upper)
+    return np.clip(packs, 0, _upper(v))
+
+
+def _upper(v: dict) -> np.ndarray:
+    """Each order variable's upper bound, in packs."""
+    return np.array([x.upBound for x in v["packs"]], dtype=float)
+
+
+def _moq_packs(inst, v: dict) -> np.ndarray:
+    """Each order variable's MOQ in whole packs (at least one pack)."""
+    rows = v["order_row"]
+    return np.ceil(np.maximum(inst.pos.moq_units.to_numpy()[rows], 1) / v["pack"][rows])
 
 
 def row_costs(inst, v: dict, cfg, packs: np.ndarray) -> np.ndarray:
@@ -190,9 +200,7 @@ def rounded_packs(inst, v: dict, relaxed: np.ndarray, cfg) -> np.ndarray:
     the relaxation's own packs on continuous days."""
     from models.replenishment import integer_days
 
-    rows = v["order_row"]
-    pack = v["pack"][rows]
-    moq_packs = np.ceil(np.maximum(inst.pos.moq_units.to_numpy()[rows], 1) / pack)
+    moq_packs = _moq_packs(inst, v)
     whole = integer_days(v["order_day"] - 1, cfg)
     packs = np.where(whole, np.round(relaxed), relaxed)
     below_moq = whole & (packs > 0) & (packs < moq_packs)
