@@ -5,6 +5,7 @@ fusionloop run --ds 2026-01-31                   # every stage, no Airflow
 fusionloop step --ds 2026-02-01                  # the market reacts, next day lands
 fusionloop summary --ds 2026-01-31               # print a run's summary
 fusionloop simulate --policy baseline --days 90  # closed-loop benchmark, KPIs
+fusionloop simulate --policy perfect --days 90 --resume  # go on after a stop
 fusionloop validate --ds 2026-01-31              # the data quality gate alone
 fusionloop backtest --size S --origins 4 --horizon 28   # forecast vs baselines
 fusionloop import --mapping m.toml --input exports/   # your exports -> landing/
@@ -52,6 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     simulate.add_argument("--days", type=int, default=90)
     simulate.add_argument("--size", default="S", choices=["XS", "S", "M"])
     simulate.add_argument("--seed", type=int, default=7)
+    simulate.add_argument(
+        "--resume",
+        action="store_true",
+        help="go on from the last day an earlier run of this market completed",
+    )
     summary = sub.add_parser("summary", help="print the summary of a finished run")
     summary.add_argument("--ds", help="run date (default: the market's last day)")
     validate = sub.add_parser(
@@ -149,7 +155,7 @@ def _simulate(settings, args) -> int:
     from pipeline.simulate import SimConfig, simulate
 
     cfg = SimConfig(policy=args.policy, days=args.days, size=args.size, seed=args.seed)
-    print(json.dumps(simulate(settings, cfg), indent=2))
+    print(json.dumps(simulate(settings, cfg, resume=args.resume), indent=2))
     return 0
 
 

@@ -56,24 +56,31 @@ def simulation_home(settings: Settings, cfg: SimConfig) -> Path:
     return settings.fusion_home / "simulate" / f"{cfg.size}-seed{cfg.seed}-{cfg.policy}"
 
 
-def simulate(settings: Settings, cfg: SimConfig) -> dict:
+def simulate(settings: Settings, cfg: SimConfig, resume: bool = False) -> dict:
     """Run ``cfg.days`` market days under ``cfg.policy``; returns the totals.
 
-    Starts from a freshly generated market each time, so a rerun gives the
-    same figures. Writes the daily KPIs and totals under the policy's home.
+    Starts from a freshly generated market, so a rerun gives the same figures;
+    with ``resume`` it goes on from the last day an earlier run of the same
+    market completed (see ``completed_days``), with the same result as one
+    uninterrupted run. Writes the daily KPIs and totals under the policy's home.
     """
     if cfg.policy not in POLICIES:
         raise ValueError(f"unknown policy {cfg.policy!r}; known: {POLICIES}")
     s = settings.replace(fusion_home=simulation_home(settings, cfg))
-    market.generate(s, cfg.size, settings.sim_history_days, cfg.seed, cfg.end)
+    folder = s.out_dir("_simulation")
+    rows = completed_days(s, cfg) if resume else []
+    if rows:
+        log.info(
+            "%s: resuming after day %d, %s", cfg.policy, len(rows), rows[-1]["date"]
+        )
+    else:
+        market.generate(s, cfg.size, settings.sim_history_days, cfg.seed, cfg.end)
     from pipeline.planning import plan_config
 
     decide = _POLICY_MAKERS[cfg.policy](s)
     goodwill = plan_config(s).lost_sale_goodwill_pct
-    rows = []
-    folder = s.out_dir("_simulation")
-    day = pd.Timestamp(cfg.end)
-    for k in range(cfg.days):
+    day = pd.Timestamp(cfg.end) + pd.Timedelta(days=len(rows))
+    for k in range(len(rows), cfg.days):
         ds, day = f"{day:%Y-%m-%d}", day + pd.Timedelta(days=1)
         orders = decide(ds, k)
         step_policy = "fusionloop" if cfg.policy == "fusionloop" else "given"
@@ -86,6 +93,39 @@ def simulate(settings: Settings, cfg: SimConfig) -> dict:
     result = {"policy": cfg.policy, "size": cfg.size, "seed": cfg.seed} | totals(daily)
     io.write_json(result, folder / "totals.json")
     return result
+
+
+def completed_days(settings: Settings, cfg: SimConfig) -> list[dict]:
+    """The KPI rows of the days an earlier run of this market completed.
+
+    ``[]`` when there is no earlier run. Raises when the market on disk is not
+    ``cfg``'s or its state and KPIs disagree (a run stopped between the two
+    writes), since going on from there would not give an uninterrupted run's
+    figures.
+    """
+    meta_file = settings.sim_dir / "market.json"
+    daily_file = settings.out_dir("_simulation") / "kpis_daily.csv"
+    if not meta_file.exists() or not daily_file.exists():
+        return []
+    meta = io.read_json(meta_file)
+    start = pd.Timestamp(cfg.end) - pd.Timedelta(days=settings.sim_history_days - 1)
+    # round_trip: the very floats written, so the totals add up as in one run
+    rows = pd.read_csv(daily_file, float_precision="round_trip").to_dict("records")
+    expected_last = pd.Timestamp(cfg.end) + pd.Timedelta(days=len(rows))
+    market_is = (meta["size"], meta["seed"], meta["start"])
+    if market_is != (cfg.size, cfg.seed, f"{start:%Y-%m-%d}"):
+        raise ValueError(
+            f"cannot resume: the market under {settings.fusion_home} is size "
+            f"{meta['size']}, seed {meta['seed']}, history from {meta['start']}; "
+            f"this run wants {cfg.size}, seed {cfg.seed}, history from {start:%Y-%m-%d}"
+        )
+    if pd.Timestamp(meta["last_day"]) != expected_last:
+        raise ValueError(
+            f"cannot resume: {daily_file} has {len(rows)} days (to "
+            f"{expected_last:%Y-%m-%d}) but the market stands at {meta['last_day']}; "
+            "run again without --resume"
+        )
+    return rows
 
 
 def _brief(row: dict) -> str:
@@ -102,6 +142,12 @@ def _fusionloop(settings: Settings):
     model: dict = {}
 
     def decide(ds: str, k: int) -> None:
+        if k and "v" not in model:  # resumed: the model the day before used
+            yesterday = pd.Timestamp(ds) - pd.Timedelta(days=1)
+            report = io.read_json(
+                settings.out_dir(f"{yesterday:%Y-%m-%d}") / "run_report.json"
+            )
+            model["v"] = report["forecast"]["model_version"]
         retrain = k % max(settings.sim_retrain_every_days, 1) == 0
         report = run_day(settings, ds, reuse_model=None if retrain else model["v"])
         model["v"] = report["forecast"]["model_version"]

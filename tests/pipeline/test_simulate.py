@@ -118,20 +118,58 @@ def test_totals_give_fill_rate_and_turns():
     assert out["inventory_turns"] == 36.5
 
 
-def test_a_short_fusionloop_run_repeats_exactly(tmp_path):
+def test_a_short_fusionloop_run_repeats_exactly_also_when_resumed(tmp_path):
     # The whole daily pipeline in the loop (extract, GX, LightGBM, the MILP,
-    # promotions, write-back): the same seed gives the very same KPIs.
-    def run(home):
+    # promotions, write-back): the same seed gives the very same KPIs, and so
+    # does a run stopped after its first day and resumed (day 2 reuses the
+    # model day 1 trained, which the resumed run has to find).
+    def run(home, days, resume=False):
         s = Settings.load(
             fusion_home=home, sim_history_days=45, train_window_days=30, pii_key="t"
         )
-        cfg = SimConfig(policy="fusionloop", days=2, size="XS", seed=3)
-        result = simulate(s, cfg)
+        cfg = SimConfig(policy="fusionloop", days=days, size="XS", seed=3)
+        result = simulate(s, cfg, resume=resume)
         daily = simulation_home(s, cfg) / "out" / "_simulation" / "kpis_daily.csv"
         return result, pd.read_csv(daily)
 
-    first, daily = run(tmp_path / "a")
-    again, daily_again = run(tmp_path / "b")
+    first, daily = run(tmp_path / "a", days=2)
+    stopped, _ = run(tmp_path / "b", days=1)
+    again, daily_again = run(tmp_path / "b", days=2, resume=True)
+    assert stopped["days"] == 1
     assert first == again
     pd.testing.assert_frame_equal(daily, daily_again)
     assert first["days"] == 2 and first["demand_units"] > 0
+
+
+@pytest.mark.parametrize("policy", ["baseline", "perfect"])
+def test_a_resumed_run_gives_the_uninterrupted_runs_figures(tmp_path, policy):
+    def run(home, days, resume=False):
+        s = Settings.load(fusion_home=home, sim_history_days=40)
+        cfg = SimConfig(policy=policy, days=days, size="XS", seed=3)
+        result = simulate(s, cfg, resume=resume)
+        daily = simulation_home(s, cfg) / "out" / "_simulation" / "kpis_daily.csv"
+        return result, pd.read_csv(daily)
+
+    whole, daily = run(tmp_path / "a", days=4)
+    run(tmp_path / "b", days=2)
+    resumed, daily_resumed = run(tmp_path / "b", days=4, resume=True)
+    assert resumed == whole
+    pd.testing.assert_frame_equal(daily_resumed, daily)
+    # Nothing to resume: a fresh run.
+    fresh, _ = run(tmp_path / "c", days=4, resume=True)
+    assert fresh == whole
+
+
+def test_resume_refuses_a_market_whose_state_and_kpis_disagree(tmp_path):
+    s = Settings.load(fusion_home=tmp_path, sim_history_days=40)
+    cfg = SimConfig(policy="baseline", days=2, size="XS", seed=3)
+    simulate(s, cfg)
+    # The market stepped a day whose KPIs were never written (a stop between).
+    home = s.replace(fusion_home=simulation_home(s, cfg))
+    market.step(home, "2026-02-03", "given", orders=_no_orders())
+    with pytest.raises(ValueError, match="has 2 days .* market stands at 2026-02-03"):
+        simulate(
+            s, SimConfig(policy="baseline", days=3, size="XS", seed=3), resume=True
+        )
+    with pytest.raises(ValueError, match="cannot resume: the market .* seed 3"):
+        simulate(s.replace(sim_history_days=30), cfg, resume=True)
