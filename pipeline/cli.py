@@ -48,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
         "simulate", help="closed-loop benchmark: N market days under one policy"
     )
     simulate.add_argument(
-        "--policy", default="fusionloop", choices=["fusionloop", "baseline", "perfect"]
+        "--policy",
+        default="fusionloop",
+        choices=["fusionloop", "baseline", "perfect", "oracle"],
     )
     simulate.add_argument("--days", type=int, default=90)
     simulate.add_argument("--size", default="S", choices=["XS", "S", "M"])

@@ -14,6 +14,11 @@ policies that leave the promotions alone face the very same demand draws.
 - ``perfect``: the optimiser fed the demand the market is going to draw over
   the horizon (replayed from the same generators) and the true stock; the
   lower bound on cost any forecast could reach with this optimiser.
+- ``oracle``: the optimiser fed the market's true demand distribution (each
+  day's expected units and spread, not the draws) and the true stock: what a
+  perfect forecast would give. Between it and ``perfect`` lies the cost of
+  the demand's randomness, which no forecast removes; between ``fusionloop``
+  and it, the cost of the forecast and the extracts.
 
 Results go to ``<home>/out/_simulation/``: ``kpis_daily.csv`` and
 ``totals.json``, where ``<home>`` is ``FUSION_HOME/simulate/<size>-seed<seed>-
@@ -25,11 +30,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
 
 from pipeline import io, market
+from pipeline.market.config import DEMAND_GAMMA_SHAPE
 from pipeline.market.day import draw_demand, expected_demand
 from pipeline.market.kpis import day_kpis, totals
 from pipeline.market.policy import moving_average_orders
@@ -37,7 +44,7 @@ from pipeline.market.state import MarketState
 from pipeline.settings import Settings
 
 log = logging.getLogger(__name__)
-POLICIES = ("fusionloop", "baseline", "perfect")
+POLICIES = ("fusionloop", "baseline", "perfect", "oracle")
 BASELINE_WINDOW_DAYS = 28
 
 
@@ -197,6 +204,41 @@ def _perfect(settings: Settings):
     return decide
 
 
+def _oracle(settings: Settings):
+    """Plan on the true stock with the demand's true distribution, not its draws."""
+    from models.replenishment_blocks import solve_by_location
+    from pipeline.planning import plan_config
+
+    cfg = plan_config(settings)
+
+    def decide(ds: str, k: int) -> pd.DataFrame:
+        state = MarketState.load(settings.sim_dir)
+        forecast = true_distribution(state, ds, cfg.horizon_days)
+        lines, _ = solve_by_location(true_position(state, ds), forecast, ds, cfg)
+        return plan_orders(state, lines, pd.Timestamp(ds) + pd.Timedelta(days=1))
+
+    return decide
+
+
+def true_distribution(state: MarketState, ds: str, horizon_days: int) -> pd.DataFrame:
+    """The market's own demand model over the next days, as a forecast frame.
+
+    ``p50_units`` is the true mean (the plan reads P50 as the mean when the
+    forecast has no bias) and ``p90_units`` the mean plus z(0.9) true standard
+    deviations of the gamma-Poisson draw (variance mean + mean^2 / shape), so
+    the plan's normal model of each day gets the true mean and spread.
+    """
+    z90 = NormalDist().inv_cdf(0.9)
+    frames = []
+    for h in range(1, horizon_days + 1):
+        lam = expected_demand(state, pd.Timestamp(ds) + pd.Timedelta(days=h)).ravel()
+        sd = np.sqrt(lam + lam**2 / DEMAND_GAMMA_SHAPE)
+        frames.append(
+            _cells(state).assign(horizon_day=h, p50_units=lam, p90_units=lam + z90 * sd)
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
 def true_demand(state: MarketState, ds: str, horizon_days: int) -> pd.DataFrame:
     """The units the market will draw on each of the next days, as a forecast frame.
 
@@ -262,4 +304,9 @@ def plan_orders(state: MarketState, lines: pd.DataFrame, day) -> pd.DataFrame:
     )
 
 
-_POLICY_MAKERS = {"fusionloop": _fusionloop, "baseline": _baseline, "perfect": _perfect}
+_POLICY_MAKERS = {
+    "fusionloop": _fusionloop,
+    "baseline": _baseline,
+    "perfect": _perfect,
+    "oracle": _oracle,
+}

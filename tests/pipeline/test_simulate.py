@@ -5,10 +5,17 @@ import pandas as pd
 import pytest
 
 from pipeline import market
+from pipeline.market.day import expected_demand
 from pipeline.market.kpis import totals
 from pipeline.market.state import MarketState
 from pipeline.settings import Settings
-from pipeline.simulate import SimConfig, simulate, simulation_home, true_demand
+from pipeline.simulate import (
+    SimConfig,
+    simulate,
+    simulation_home,
+    true_demand,
+    true_distribution,
+)
 
 END = "2026-01-20"
 
@@ -92,6 +99,22 @@ def test_a_short_simulated_run_repeats_exactly_and_shares_demand(tmp_path):
     )
 
 
+def test_the_oracle_sees_the_distribution_the_market_draws_from(xs):
+    state = MarketState.load(xs.sim_dir)
+    known = true_distribution(state, END, 14)
+    draws = true_demand(state, END, 14)
+    assert (known[["sku", "location_id", "horizon_day"]]).equals(
+        draws[["sku", "location_id", "horizon_day"]]
+    )
+    # The mean is the market's expected demand; the draws scatter around it.
+    day1 = expected_demand(state, pd.Timestamp(END) + pd.Timedelta(days=1)).ravel()
+    assert np.allclose(known[known.horizon_day == 1].p50_units, day1)
+    assert draws.p50_units.sum() == pytest.approx(known.p50_units.sum(), rel=0.1)
+    # P90 = mean + 1.28 sd: about nine in ten draws at or below it.
+    below = (draws.p50_units <= known.p90_units)[known.p50_units > 0].mean()
+    assert 0.8 < below < 0.97
+
+
 def test_totals_give_fill_rate_and_turns():
     daily = pd.DataFrame(
         {
@@ -141,7 +164,7 @@ def test_a_short_fusionloop_run_repeats_exactly_also_when_resumed(tmp_path):
     assert first["days"] == 2 and first["demand_units"] > 0
 
 
-@pytest.mark.parametrize("policy", ["baseline", "perfect"])
+@pytest.mark.parametrize("policy", ["baseline", "perfect", "oracle"])
 def test_a_resumed_run_gives_the_uninterrupted_runs_figures(tmp_path, policy):
     def run(home, days, resume=False):
         s = Settings.load(fusion_home=home, sim_history_days=40)
