@@ -2,8 +2,9 @@
 
     python bench/loop.py --sizes S --days 90 --seed 7
 
-Runs ``fusionloop simulate`` for each policy on the same seeded market (same
-history, same demand draws), in one process per policy, and writes
+Runs ``fusionloop simulate`` for each policy (baseline, perfect foresight, the
+oracle fed the true demand distribution, FusionLoop) on the same seeded market
+(same history, same demand draws), in one process per policy, and writes
 ``bench/results/loop.json`` (the first size, unless ``--collect``; every
 size also gets ``loop_<size>.json``), ``bench/results/loop_cost_<size>.png``
 (cumulative total cost per policy) and the table in ``BENCHMARKS.md``. The
@@ -27,7 +28,7 @@ from sections import write_section  # bench/sections.py, beside this script
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-POLICIES = ("baseline", "perfect", "fusionloop")
+POLICIES = ("baseline", "perfect", "oracle", "fusionloop")
 HEADLINE = ("total_cost_eur", "fill_rate", "gross_margin_eur", "inventory_turns")
 ROWS = [
     ("total cost, EUR", "total_cost_eur", "{:,.0f}"),
@@ -53,11 +54,15 @@ ROWS = [
 SIZE_ENV = {"M": {"FUSION_BUDGET_EUR": "100000000"}}
 
 
-def run_policy(home: Path, policy: str, size: str, days: int, seed: int) -> dict:
-    """One ``fusionloop simulate`` run; its totals, daily KPIs and wall time."""
+def run_policy(
+    home: Path, policy: str, size: str, days: int, seed: int, resume=False
+) -> dict:
+    """One ``fusionloop simulate`` run; its totals, daily KPIs and wall time
+    (of this call alone when it resumes an earlier run)."""
     env = dict(os.environ, FUSION_HOME=str(home)) | SIZE_ENV.get(size, {})
     cmd = [str(BIN / "fusionloop"), "simulate", "--policy", policy]
     cmd += ["--size", size, "--days", str(days), "--seed", str(seed)]
+    cmd += ["--resume"] if resume else []
     start = time.perf_counter()
     out = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if out.returncode:
@@ -124,10 +129,21 @@ def table(result: dict) -> str:
             f"{r.get('fusionloop_vs_perfect_cost', float('nan')):.2f} "
             "(target <= 1.15).",
         ]
+    if "oracle_vs_perfect_cost" in r:
+        rows += [
+            "",
+            "The oracle (the optimiser fed the true demand distribution, not the "
+            f"draws) costs {r['oracle_vs_perfect_cost']:.2f} x perfect foresight: "
+            "the part of the gap no forecast closes. FusionLoop costs "
+            f"{r.get('fusionloop_vs_oracle_cost', float('nan')):.2f} x the oracle: "
+            "the part its forecast and extracts leave.",
+        ]
     return "\n".join(rows) + "\n"
 
 
-def bench_size(size: str, days: int, seed: int, policies, collect=False) -> dict:
+def bench_size(
+    size: str, days: int, seed: int, policies, collect=False, resume=False
+) -> dict:
     home = REPO / "var" / "bench-loop"
     if collect:
         runs = {p: collect_policy(home, p, size, days, seed) for p in policies}
@@ -137,7 +153,8 @@ def bench_size(size: str, days: int, seed: int, policies, collect=False) -> dict
         # side by side, one process each (wall times are of a shared machine)
         with ThreadPoolExecutor(len(policies)) as pool:
             futures = {
-                p: pool.submit(run_policy, home, p, size, days, seed) for p in policies
+                p: pool.submit(run_policy, home, p, size, days, seed, resume)
+                for p in policies
             }
         runs = {p: f.result() for p, f in futures.items()}
     pol = {p: r["totals"] for p, r in runs.items()}
@@ -150,13 +167,19 @@ def bench_size(size: str, days: int, seed: int, policies, collect=False) -> dict
         ratios["fusionloop_vs_perfect_cost"] = round(
             pol["fusionloop"]["total_cost_eur"] / pol["perfect"]["total_cost_eur"], 3
         )
+    for a, b in (("oracle", "perfect"), ("fusionloop", "oracle")):
+        if a in pol and b in pol:
+            ratios[f"{a}_vs_{b}_cost"] = round(
+                pol[a]["total_cost_eur"] / pol[b]["total_cost_eur"], 3
+            )
     png = plot({p: r["daily"] for p, r in runs.items()}, size, days, seed)
     return {
         "size": size,
         "days": days,
         "seed": seed,
         "command": f"python bench/loop.py --sizes {size} --days {days} --seed {seed}"
-        + (" --collect" if collect else ""),
+        + (" --collect" if collect else "")
+        + (" --resume" if resume else ""),
         "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}",
         "policies": pol,
         "headline": {p: {k: pol[p][k] for k in HEADLINE} for p in pol},
@@ -176,11 +199,19 @@ def main() -> int:
         action="store_true",
         help="no new runs: tabulate the days every policy's last run completed",
     )
+    ap.add_argument(
+        "--resume",
+        action="store_true",
+        help="go on from where each policy's last run stopped (fusionloop simulate "
+        "--resume); the figures are an uninterrupted run's, the wall times not",
+    )
     args = ap.parse_args()
     results = REPO / "bench" / "results"
     for k, size in enumerate(args.sizes.split(",")):
         policies = args.policies.split(",")
-        result = bench_size(size, args.days, args.seed, policies, args.collect)
+        result = bench_size(
+            size, args.days, args.seed, policies, args.collect, args.resume
+        )
         text = json.dumps(result, indent=2) + "\n"
         (results / f"loop_{size}.json").write_text(text)
         if k == 0 and not args.collect:  # a run cut short is not the headline
