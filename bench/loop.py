@@ -134,7 +134,8 @@ def table(result: dict) -> str:
             "",
             "The oracle (the optimiser fed the true demand distribution, not the "
             f"draws) costs {r['oracle_vs_perfect_cost']:.2f} x perfect foresight: "
-            "the part of the gap no forecast closes. FusionLoop costs "
+            "the part of the gap no forecast closes with this optimiser. FusionLoop "
+            "costs "
             f"{r.get('fusionloop_vs_oracle_cost', float('nan')):.2f} x the oracle: "
             "the part its forecast and extracts leave.",
         ]
