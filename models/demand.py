@@ -47,6 +47,7 @@ NUMERIC_FEATURES = [
 ]
 CATEGORICAL_FEATURES = ["category", "region", "location_id", "target_promo_segment"]
 QUANTILES = {"p50": 0.5, "p90": 0.9}
+MEAN = "mean"  # the booster of expected units, beside the quantiles
 # The scale each row's target is divided by (units per day; floor avoids /0).
 SCALE_COLUMN, SCALE_FLOOR = "mean_28d_uncensored_units", 0.1
 
@@ -62,9 +63,14 @@ class DemandModelConfig:
     ``scale_target`` trains on units / recent mean (weighted by that mean, so
     the loss is still in units): one scale-free model across slow and fast
     series. At most ``max_training_rows`` rows are used (a seeded sample).
+    ``mean_objective`` (``poisson``, ``tweedie`` or ``l2``; empty: none) fits a
+    third booster for the expected units, which the plan needs: a horizon's
+    demand is the sum of the days' means, and for intermittent, right-skewed
+    demand the median runs well under the mean.
     """
 
     point_objective: str = "quantile"
+    mean_objective: str = "poisson"
     p90_alpha: float = 0.91
     scale_target: bool = False
     num_leaves: int = 31
@@ -94,10 +100,12 @@ class DemandModel:
         """Read a model saved by ``save``."""
         import lightgbm as lgb
 
+        config = DemandModelConfig(**({"mean_objective": ""} | config))
+        names = [*QUANTILES, MEAN] if config.mean_objective else list(QUANTILES)
         boosters = {
-            q: lgb.Booster(model_file=str(folder / f"model_{q}.txt")) for q in QUANTILES
+            q: lgb.Booster(model_file=str(folder / f"model_{q}.txt")) for q in names
         }
-        return cls(boosters, dict(categories), DemandModelConfig(**config))
+        return cls(boosters, dict(categories), config)
 
     def config_dict(self) -> dict:
         return asdict(self.config)
@@ -117,7 +125,9 @@ def _scale(frame: pd.DataFrame, config: DemandModelConfig) -> np.ndarray:
 
 
 def _params(config: DemandModelConfig, name: str) -> dict:
-    objective = "quantile" if name != "p50" else config.point_objective
+    objective = {"p50": config.point_objective, MEAN: config.mean_objective}.get(
+        name, "quantile"
+    )
     params = {
         "objective": objective,
         "num_leaves": config.num_leaves,
@@ -143,7 +153,7 @@ def bounded_sample(train: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFram
 
 
 def fit(train: pd.DataFrame, config: DemandModelConfig = DemandModelConfig()):
-    """Fit P50 and P90 boosters on rows with a known ``target_units``."""
+    """Fit P50, P90 (and mean) boosters on rows with a known ``target_units``."""
     import lightgbm as lgb
 
     train = bounded_sample(train, config.max_training_rows, config.seed)
@@ -161,22 +171,25 @@ def fit(train: pd.DataFrame, config: DemandModelConfig = DemandModelConfig()):
         categorical_feature=CATEGORICAL_FEATURES,
         free_raw_data=False,
     )
+    names = [*QUANTILES, MEAN] if config.mean_objective else list(QUANTILES)
     boosters = {
         name: lgb.train(_params(config, name), data, config.num_boost_round)
-        for name in QUANTILES
+        for name in names
     }
     return DemandModel(boosters, categories, config)
 
 
 def predict(model: DemandModel, frame: pd.DataFrame) -> pd.DataFrame:
-    """Return ``p50_units`` and ``p90_units`` (>= 0, P90 >= P50) for each row."""
+    """Return ``p50_units`` and ``p90_units`` (>= 0, P90 >= P50) for each row,
+    and ``mean_units`` (>= 0) when the model has a mean booster."""
     x = _matrix(frame, model.categories)
     scale = _scale(frame, model.config)
     p50 = np.clip(model.boosters["p50"].predict(x) * scale, 0, None)
     p90 = np.clip(model.boosters["p90"].predict(x) * scale, 0, None)
-    return pd.DataFrame(
-        {"p50_units": p50, "p90_units": np.maximum(p90, p50)}, index=frame.index
-    )
+    out = {"p50_units": p50, "p90_units": np.maximum(p90, p50)}
+    if MEAN in model.boosters:
+        out["mean_units"] = np.clip(model.boosters[MEAN].predict(x) * scale, 0, None)
+    return pd.DataFrame(out, index=frame.index)
 
 
 def seasonal_naive(frame: pd.DataFrame) -> pd.Series:

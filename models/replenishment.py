@@ -94,7 +94,8 @@ def solve_plan(
     on_order_units, on_order_arrival_date, unit_cost_eur, list_price_eur,
     lead_time_days, moq_units, case_pack_units, capacity_units,
     holding_cost_eur_per_unit_day. ``forecast``: sku, location_id,
-    horizon_day, p50_units, p90_units. The report carries build and solve
+    horizon_day, p50_units, p90_units, and mean_units if the model has a
+    mean (else the plan's mean is P50 / (1 + bias)). The report carries build and solve
     seconds apart, the model's size and the binding constraints in words.
     """
     t0, c0 = time.perf_counter(), time.process_time()
@@ -173,7 +174,10 @@ def make_instance(position, forecast, ds: str, cfg: PlanConfig) -> Instance:
         )
         return grid.reindex(columns=range(1, H + 1)).reindex(idx).fillna(0.0)
 
-    mean = mean_per_p50(cfg.forecast_bias) * wide("p50_units").to_numpy()
+    if "mean_units" in forecast and forecast.mean_units.notna().all():
+        mean = wide("mean_units").to_numpy()  # the model's own expected units
+    else:
+        mean = mean_per_p50(cfg.forecast_bias) * wide("p50_units").to_numpy()
     pos["mean_daily_units"] = mean.mean(axis=1)
     demand = protected_daily_demand(
         mean, wide("p90_units").to_numpy(), service_levels(pos, cfg)

@@ -19,7 +19,9 @@ from pipeline.warehouse import query, read_warehouse
 def model_config(settings: Settings) -> demand.DemandModelConfig:
     """The daily model's LightGBM settings."""
     return demand.DemandModelConfig(
-        seed=settings.seed, max_training_rows=settings.max_training_rows
+        seed=settings.seed,
+        max_training_rows=settings.max_training_rows,
+        mean_objective=settings.forecast_mean_objective,
     )
 
 

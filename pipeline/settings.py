@@ -95,6 +95,9 @@ class Settings:
     market_country: str = "DE"
     forecast_origin_step_days: int = 1
     max_training_rows: int = 20_000
+    # The booster of expected units the plan protects from (``poisson``,
+    # ``tweedie``, ``l2``); empty: none, the plan reads the P50 as the mean.
+    forecast_mean_objective: str = "poisson"
     # Scale (issue 8): how many raw rows validation holds in memory at once.
     validation_chunk_rows: int = 250_000
     training_read_rows: int = 1_000_000  # feature rows training reads at most

@@ -35,6 +35,7 @@ from statistics import NormalDist
 import numpy as np
 import pandas as pd
 
+from models.demand import oracle_quantiles
 from pipeline import io, market
 from pipeline.market.config import DEMAND_GAMMA_SHAPE
 from pipeline.market.day import draw_demand, expected_demand
@@ -223,18 +224,24 @@ def _oracle(settings: Settings):
 def true_distribution(state: MarketState, ds: str, horizon_days: int) -> pd.DataFrame:
     """The market's own demand model over the next days, as a forecast frame.
 
-    ``p50_units`` is the true mean (the plan reads P50 as the mean when the
-    forecast has no bias) and ``p90_units`` the mean plus z(0.9) true standard
-    deviations of the gamma-Poisson draw (variance mean + mean^2 / shape), so
-    the plan's normal model of each day gets the true mean and spread.
+    ``mean_units`` is the true mean, ``p50_units`` the true median and
+    ``p90_units`` the mean plus z(0.9) true standard deviations of the
+    gamma-Poisson draw (variance mean + mean^2 / shape), so the plan's normal
+    model of each day gets the true mean and spread.
     """
     z90 = NormalDist().inv_cdf(0.9)
     frames = []
     for h in range(1, horizon_days + 1):
         lam = expected_demand(state, pd.Timestamp(ds) + pd.Timedelta(days=h)).ravel()
         sd = np.sqrt(lam + lam**2 / DEMAND_GAMMA_SHAPE)
+        median = oracle_quantiles(lam, DEMAND_GAMMA_SHAPE).p50_units.to_numpy()
         frames.append(
-            _cells(state).assign(horizon_day=h, p50_units=lam, p90_units=lam + z90 * sd)
+            _cells(state).assign(
+                horizon_day=h,
+                mean_units=lam,
+                p50_units=median,
+                p90_units=np.maximum(lam + z90 * sd, median),
+            )
         )
     return pd.concat(frames, ignore_index=True)
 

@@ -55,6 +55,34 @@ def test_save_and_load_round_trip(tmp_path):
     )
 
 
+def test_the_mean_booster_gives_the_expected_units_the_median_does_not():
+    # Intermittent demand: mean 0.4 a day, so the median day sells nothing. A
+    # plan on summed P50s would protect nothing; the mean booster's sum is the
+    # units actually wanted.
+    train, test = _frame(n=4000, seed=1), _frame(n=4000, seed=2)
+    for k, f in enumerate((train, test)):
+        f["target_units"] = np.random.default_rng(k).poisson(0.4, len(f))
+    model = demand.fit(train, demand.DemandModelConfig(num_boost_round=30))
+    pred = demand.predict(model, test)
+    assert pred.p50_units.sum() < 0.3 * test.target_units.sum()
+    assert pred.mean_units.sum() == pytest.approx(test.target_units.sum(), rel=0.1)
+    assert (pred.mean_units >= 0).all()
+    # Without a mean objective: no booster, no column (the plan reads the P50).
+    none = demand.fit(
+        train, demand.DemandModelConfig(num_boost_round=5, mean_objective="")
+    )
+    assert "mean_units" not in demand.predict(none, test)
+
+
+def test_a_model_saved_before_the_mean_booster_still_loads(tmp_path):
+    model = demand.fit(_frame(), demand.DemandModelConfig(num_boost_round=5))
+    model.save(tmp_path)
+    old_config = {k: v for k, v in model.config_dict().items() if k != "mean_objective"}
+    (tmp_path / "model_mean.txt").unlink()
+    loaded = demand.DemandModel.load(tmp_path, model.categories, old_config)
+    assert set(loaded.boosters) == {"p50", "p90"}
+
+
 def test_accuracy_on_known_values():
     m = demand.accuracy([2, 0, 2], [1, 1, 2], p90=[3, 0, 1])
     assert m["wape"] == pytest.approx(0.5)
