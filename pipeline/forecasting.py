@@ -110,10 +110,21 @@ def _champion_wape(settings, champion, rows, origin, challenger_wape):
     meta = registry.read_meta(settings, champion)
     if meta["features"] != _features():
         return None, False
-    if meta["config"] == asdict(model_config(settings)):
+    # A model saved before the mean booster had none.
+    champion_config = {"mean_objective": ""} | meta["config"]
+    ours = asdict(model_config(settings))
+    if champion_config == ours:
         return challenger_wape, True
-    config = demand.DemandModelConfig(**meta["config"])
+    if _without_mean(champion_config) == _without_mean(ours):
+        # Same P50 and P90 recipe (the WAPE is the P50's): the challenger scores
+        # the same and carries the mean booster the settings now ask for.
+        return challenger_wape, True
+    config = demand.DemandModelConfig(**champion_config)
     return _holdout_score(rows, origin, config)["wape"], False
+
+
+def _without_mean(config: dict) -> dict:
+    return {k: v for k, v in config.items() if k != "mean_objective"}
 
 
 def _features() -> list[str]:

@@ -127,6 +127,11 @@ def completed_days(settings: Settings, cfg: SimConfig) -> list[dict]:
             f"{meta['size']}, seed {meta['seed']}, history from {meta['start']}; "
             f"this run wants {cfg.size}, seed {cfg.seed}, history from {start:%Y-%m-%d}"
         )
+    if len(rows) > cfg.days:
+        raise ValueError(
+            f"cannot resume: {daily_file} already has {len(rows)} days, more than "
+            f"the {cfg.days} asked for"
+        )
     if pd.Timestamp(meta["last_day"]) != expected_last:
         raise ValueError(
             f"cannot resume: {daily_file} has {len(rows)} days (to "
@@ -150,13 +155,13 @@ def _fusionloop(settings: Settings):
     model: dict = {}
 
     def decide(ds: str, k: int) -> None:
-        if k and "v" not in model:  # resumed: the model the day before used
+        retrain = k % max(settings.sim_retrain_every_days, 1) == 0
+        if not retrain and "v" not in model:  # resumed: the model the day before used
             yesterday = pd.Timestamp(ds) - pd.Timedelta(days=1)
             report = io.read_json(
                 settings.out_dir(f"{yesterday:%Y-%m-%d}") / "run_report.json"
             )
             model["v"] = report["forecast"]["model_version"]
-        retrain = k % max(settings.sim_retrain_every_days, 1) == 0
         report = run_day(settings, ds, reuse_model=None if retrain else model["v"])
         model["v"] = report["forecast"]["model_version"]
         return None
@@ -168,6 +173,9 @@ def _baseline(settings: Settings):
     """Reorder point from the last 28 days' sales, reviewed after each day."""
     state = MarketState.load(settings.sim_dir)
     truth = pd.read_parquet(settings.truth)
+    # A run stopped inside a market step may have written the next day's truth
+    # before its state: the window ends on the state's last day.
+    truth = truth[truth.date <= state.last_day]
     window = _sales_window(state, truth, BASELINE_WINDOW_DAYS)
 
     def review(state: MarketState, day, sales: np.ndarray) -> pd.DataFrame:

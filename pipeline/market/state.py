@@ -74,19 +74,24 @@ class MarketState:
         self.purchase_orders = po[~due].reset_index(drop=True)
 
     def save(self, folder: Path) -> None:
-        """Write the whole state atomically, frame by frame."""
-        for name in _FRAMES:
-            io.write_parquet(getattr(self, name), folder / f"{name}.parquet")
-        io.write_parquet(
-            pd.DataFrame({"on_hand": self.on_hand.ravel()}), folder / "on_hand.parquet"
-        )
-        meta = {
-            "seed": self.seed,
-            "size": self.size,
-            "start": f"{self.start:%Y-%m-%d}",
-            "last_day": f"{self.last_day:%Y-%m-%d}",
-        }
-        io.write_json(meta, folder / "market.json")
+        """Write the whole state atomically: into a new folder swapped in at once,
+        so a stop mid-save leaves the last day's state whole, never half of each."""
+
+        def write(tmp: Path) -> None:
+            for name in _FRAMES:
+                io.write_parquet(getattr(self, name), tmp / f"{name}.parquet")
+            io.write_parquet(
+                pd.DataFrame({"on_hand": self.on_hand.ravel()}), tmp / "on_hand.parquet"
+            )
+            meta = {
+                "seed": self.seed,
+                "size": self.size,
+                "start": f"{self.start:%Y-%m-%d}",
+                "last_day": f"{self.last_day:%Y-%m-%d}",
+            }
+            io.write_json(meta, tmp / "market.json")
+
+        io.replace_dir(write, folder)
 
     @classmethod
     def load(cls, folder: Path) -> MarketState:

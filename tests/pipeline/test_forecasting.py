@@ -2,7 +2,9 @@
 
 import shutil
 
-from pipeline import forecasting, io, registry
+import pandas as pd
+
+from pipeline import forecasting, io, regions, registry
 from tests.conftest import XS_END
 
 EARLIER = "2026-01-30"
@@ -37,3 +39,25 @@ def test_champion_challenger_decisions(xs_ingested, tmp_path):
     assert not kept["promoted"] and kept["model_version"] == EARLIER
     assert registry.decisions(starved)[XS_END]["reason"] == kept["reason"]
     assert (settings.registry / XS_END / "meta.json").exists()  # still registered
+
+
+def test_a_champion_from_before_the_mean_booster_makes_way_for_one_with_it(
+    xs_ingested, tmp_path
+):
+    # Saved before the mean booster existed: no mean_objective in its config.
+    # Its P50/P90 recipe is the challenger's, so the challenger, which now also
+    # carries the mean the plan protects from, takes over.
+    settings = xs_ingested.replace(fusion_home=tmp_path)
+    shutil.copy(xs_ingested.warehouse, settings.warehouse)
+    forecasting.train_demand_model(settings, XS_END)
+    _plant_champion(settings, {})
+    meta = registry.read_meta(settings, EARLIER)
+    del meta["config"]["mean_objective"]
+    io.write_json(meta, settings.registry / EARLIER / "meta.json")
+    (settings.registry / EARLIER / "model_mean.txt").unlink()
+    result = forecasting.train_demand_model(settings, XS_END)
+    assert result["promoted"] and result["model_version"] == XS_END
+    assert (settings.registry / XS_END / "model_mean.txt").exists()
+    region = regions.regions(settings)[0]
+    out = forecasting.forecast_demand(settings, XS_END, XS_END, region)
+    assert "mean_units" in pd.read_parquet(out["path"])

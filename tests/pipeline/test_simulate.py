@@ -198,3 +198,45 @@ def test_resume_refuses_a_market_whose_state_and_kpis_disagree(tmp_path):
         )
     with pytest.raises(ValueError, match="cannot resume: the market .* seed 3"):
         simulate(s.replace(sim_history_days=30), cfg, resume=True)
+    with pytest.raises(ValueError, match="already has 2 days, more than the 1"):
+        simulate(
+            s, SimConfig(policy="baseline", days=1, size="XS", seed=3), resume=True
+        )
+
+
+def test_a_resumed_baseline_ignores_truth_the_market_state_never_reached(tmp_path):
+    # A stop inside a market step after the day's truth was written but before
+    # its state: the baseline's sales window must end on the state's last day.
+    def run(home, days, resume=False):
+        s = Settings.load(fusion_home=home, sim_history_days=40)
+        return simulate(s, SimConfig("baseline", days, "XS", 3), resume=resume)
+
+    whole = run(tmp_path / "a", days=3)
+    run(tmp_path / "b", days=2)
+    home = Settings.load(fusion_home=tmp_path / "b", sim_history_days=40)
+    truth = simulation_home(home, SimConfig("baseline", 3, "XS", 3)) / "truth"
+    day2 = pd.read_parquet(truth / "ds=2026-02-02")
+    stray = day2.assign(date=pd.Timestamp("2026-02-03"), sold_units=999)
+    (truth / "ds=2026-02-03").mkdir()
+    stray.to_parquet(truth / "ds=2026-02-03" / "part-0.parquet")
+    assert run(tmp_path / "b", days=3, resume=True) == whole
+
+
+def test_a_market_state_stopped_mid_save_is_the_last_whole_one(xs, monkeypatch):
+    from pipeline import io
+
+    before = MarketState.load(xs.sim_dir)
+    state = MarketState.load(xs.sim_dir)
+    state.on_hand += 7
+    state.last_day += pd.Timedelta(days=1)
+
+    def dies_before_the_last_day_is_written(obj, path):
+        raise KeyboardInterrupt("stopped mid-save, every frame written")
+
+    monkeypatch.setattr(io, "write_json", dies_before_the_last_day_is_written)
+    with pytest.raises(KeyboardInterrupt):
+        state.save(xs.sim_dir)
+    after = MarketState.load(xs.sim_dir)
+    assert after.last_day == before.last_day
+    assert np.array_equal(after.on_hand, before.on_hand)
+    assert after.purchase_orders.equals(before.purchase_orders)
