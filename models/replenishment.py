@@ -174,14 +174,14 @@ def make_instance(position, forecast, ds: str, cfg: PlanConfig) -> Instance:
         )
         return grid.reindex(columns=range(1, H + 1)).reindex(idx).fillna(0.0)
 
+    p50, p90 = wide("p50_units").to_numpy(), wide("p90_units").to_numpy()
     if "mean_units" in forecast and forecast.mean_units.notna().all():
-        mean = wide("mean_units").to_numpy()  # the model's own expected units
+        # The model's own expected units; the spread stays P90 - P50.
+        mean, spread_from = wide("mean_units").to_numpy(), p50
     else:
-        mean = mean_per_p50(cfg.forecast_bias) * wide("p50_units").to_numpy()
+        mean, spread_from = mean_per_p50(cfg.forecast_bias) * p50, None
     pos["mean_daily_units"] = mean.mean(axis=1)
-    demand = protected_daily_demand(
-        mean, wide("p90_units").to_numpy(), service_levels(pos, cfg)
-    )
+    demand = protected_daily_demand(mean, p90, service_levels(pos, cfg), spread_from)
     due = (pd.to_datetime(pos.on_order_arrival_date) - pd.Timestamp(ds)).dt.days
     day = due.fillna(1).clip(1, H).astype(int).to_numpy()
     arrivals = np.zeros((len(pos), H))

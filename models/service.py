@@ -44,9 +44,13 @@ def mean_per_p50(forecast_bias: float) -> float:
     return float(np.clip(factor, 1 / MAX_BIAS_CORRECTION, MAX_BIAS_CORRECTION))
 
 
-def protected_daily_demand(p50: np.ndarray, p90: np.ndarray, service_level):
+def protected_daily_demand(
+    p50: np.ndarray, p90: np.ndarray, service_level, spread_from=None
+):
     """Daily protected units whose running sum is the service-level quantile of
     cumulative demand, shape (n, H). ``service_level``: one level, or one per row.
+    ``p50`` is each day's expected units; the spread is P90 less ``spread_from``
+    (default: ``p50``), e.g. the forecast's median when ``p50`` is its mean.
 
     Adding up daily P90s would protect far more than a P90 of the horizon's
     demand (quantiles do not add; for a slow mover 14 daily P90s are about
@@ -54,7 +58,8 @@ def protected_daily_demand(p50: np.ndarray, p90: np.ndarray, service_level):
     spread of day t is (P90 - P50) / z(0.9), the protected cumulative demand
     through day t is sum P50 + z(service level) x sqrt(sum of variances).
     """
-    sigma = np.clip(p90 - p50, 0, None) / NormalDist().inv_cdf(0.9)
+    low = p50 if spread_from is None else spread_from
+    sigma = np.clip(p90 - low, 0, None) / NormalDist().inv_cdf(0.9)
     z = ndtri(np.asarray(service_level, dtype=float)).reshape(-1, 1)
     cum = np.cumsum(p50, axis=1) + z * np.sqrt(np.cumsum(sigma**2, axis=1))
     return np.clip(np.diff(cum, axis=1, prepend=0.0), 0, None)

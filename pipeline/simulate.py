@@ -232,10 +232,11 @@ def _oracle(settings: Settings):
 def true_distribution(state: MarketState, ds: str, horizon_days: int) -> pd.DataFrame:
     """The market's own demand model over the next days, as a forecast frame.
 
-    ``mean_units`` is the true mean, ``p50_units`` the true median and
-    ``p90_units`` the mean plus z(0.9) true standard deviations of the
-    gamma-Poisson draw (variance mean + mean^2 / shape), so the plan's normal
-    model of each day gets the true mean and spread.
+    ``mean_units`` is the true mean and ``p50_units`` the true median of the
+    gamma-Poisson draw (variance mean + mean^2 / shape). The plan's normal
+    model reads a day's spread as (P90 - P50) / z(0.9), so ``p90_units`` is
+    the median plus z(0.9) true standard deviations: the plan gets the true
+    mean and spread (a skewed draw's true P90 lies below it).
     """
     z90 = NormalDist().inv_cdf(0.9)
     frames = []
@@ -248,7 +249,7 @@ def true_distribution(state: MarketState, ds: str, horizon_days: int) -> pd.Data
                 horizon_day=h,
                 mean_units=lam,
                 p50_units=median,
-                p90_units=np.maximum(lam + z90 * sd, median),
+                p90_units=median + z90 * sd,
             )
         )
     return pd.concat(frames, ignore_index=True)

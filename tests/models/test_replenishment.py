@@ -260,13 +260,17 @@ def test_the_plan_takes_p50_over_one_plus_bias_as_the_mean_and_keeps_the_p90():
 
 
 def test_the_models_mean_when_given_is_the_plans_expected_demand():
-    """A mean booster's units replace P50 / (1 + bias): the bias is moot."""
+    """A mean booster's units replace P50 / (1 + bias) (the bias is moot);
+    the spread is still P90 - P50."""
     cfg = PlanConfig(horizon_days=10, forecast_bias=-0.2, tail_cover_days=0)
     pos = _position()
     fc = _forecast(units=1.0).assign(mean_units=4.5, p90_units=6.0)
     inst = make_instance(pos, fc, DS, cfg)
     expected = protected_daily_demand(
-        np.full((1, 10), 4.5), np.full((1, 10), 6.0), service_levels(inst.pos, cfg)
+        np.full((1, 10), 4.5),
+        np.full((1, 10), 6.0),
+        service_levels(inst.pos, cfg),
+        spread_from=np.full((1, 10), 1.0),
     )
     np.testing.assert_allclose(inst.demand, expected)
     # No spread: days 3-10 take 8 x 4.5 units = 36, whatever the P50 says.

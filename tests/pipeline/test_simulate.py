@@ -1,10 +1,13 @@
 """The closed-loop simulation: orders land after their lead time, runs repeat."""
 
+from statistics import NormalDist
+
 import numpy as np
 import pandas as pd
 import pytest
 
 from pipeline import market
+from pipeline.market.config import DEMAND_GAMMA_SHAPE
 from pipeline.market.day import expected_demand
 from pipeline.market.kpis import totals
 from pipeline.market.state import MarketState
@@ -112,9 +115,13 @@ def test_the_oracle_sees_the_distribution_the_market_draws_from(xs):
     assert draws.p50_units.sum() == pytest.approx(known.mean_units.sum(), rel=0.1)
     # Half the draws at or below the median (ties at whole units: at least).
     assert (draws.p50_units <= known.p50_units).mean() >= 0.5
-    # P90 = mean + 1.28 sd: about nine in ten draws at or below it.
-    below = (draws.p50_units <= known.p90_units)[known.p50_units > 0].mean()
-    assert 0.8 < below < 0.97
+    # The spread the plan reads, (P90 - P50) / z(0.9), is the draw's true
+    # standard deviation, and the draws scatter that much around the mean.
+    var = known.mean_units + known.mean_units**2 / DEMAND_GAMMA_SHAPE
+    sd = (known.p90_units - known.p50_units) / NormalDist().inv_cdf(0.9)
+    assert np.allclose(sd**2, var)
+    scatter = ((draws.p50_units - known.mean_units) ** 2).sum() / var.sum()
+    assert 0.7 < scatter < 1.4
 
 
 def test_totals_give_fill_rate_and_turns():
