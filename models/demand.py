@@ -64,13 +64,14 @@ class DemandModelConfig:
     the loss is still in units): one scale-free model across slow and fast
     series. At most ``max_training_rows`` rows are used (a seeded sample).
     ``mean_objective`` (``poisson``, ``tweedie`` or ``l2``; empty: none) fits a
-    third booster for the expected units, which the plan needs: a horizon's
-    demand is the sum of the days' means, and for intermittent, right-skewed
-    demand the median runs well under the mean.
+    third booster for the expected units, which the plan then protects from:
+    a horizon's demand is the sum of the days' means, and for intermittent,
+    right-skewed demand the median runs well under the mean. Off by default:
+    on the capacity-bound S market it cost more (``BENCHMARKS.md``).
     """
 
     point_objective: str = "quantile"
-    mean_objective: str = "poisson"
+    mean_objective: str = ""
     p90_alpha: float = 0.91
     scale_target: bool = False
     num_leaves: int = 31

@@ -156,10 +156,8 @@ def run_backtest(
     """
     meta = _check_market(settings, size)
     settings = settings.replace(horizon_days=horizon)
-    base = base or demand.DemandModelConfig(  # P50/P90 are scored: no mean booster
-        seed=settings.seed,
-        max_training_rows=settings.max_training_rows,
-        mean_objective="",
+    base = base or demand.DemandModelConfig(
+        seed=settings.seed, max_training_rows=settings.max_training_rows
     )
     configs = {
         ("fusionloop" if i == 0 else f"fusionloop_{obj}"): replace(

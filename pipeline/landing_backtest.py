@@ -117,10 +117,8 @@ def backtest_landing(settings: Settings, landing: Path, horizon: int) -> dict:
             f"score (train rows {len(train)}, test rows {len(test)}); use a "
             "shorter --horizon or a longer export"
         )
-    config = demand.DemandModelConfig(  # the P50 is scored: no mean booster
-        seed=settings.seed,
-        max_training_rows=settings.max_training_rows,
-        mean_objective="",
+    config = demand.DemandModelConfig(
+        seed=settings.seed, max_training_rows=settings.max_training_rows
     )
     test["fusionloop"] = demand.predict(demand.fit(train, config), test).p50_units
     test = test.join(baselines(daily, test, origin, grain, horizon))

@@ -95,9 +95,10 @@ class Settings:
     market_country: str = "DE"
     forecast_origin_step_days: int = 1
     max_training_rows: int = 20_000
-    # The booster of expected units the plan protects from (``poisson``,
-    # ``tweedie``, ``l2``); empty: none, the plan reads the P50 as the mean.
-    forecast_mean_objective: str = "poisson"
+    # A booster of expected units for the plan to protect from (``poisson``,
+    # ``tweedie``, ``l2``); empty: none, the plan's mean is the P50. Off: over
+    # 27 S days it lost twice the sales (BENCHMARKS.md, "what was tried").
+    forecast_mean_objective: str = ""
     # Scale (issue 8): how many raw rows validation holds in memory at once.
     validation_chunk_rows: int = 250_000
     training_read_rows: int = 1_000_000  # feature rows training reads at most

@@ -62,8 +62,8 @@ def test_the_mean_booster_gives_the_expected_units_the_median_does_not():
     train, test = _frame(n=4000, seed=1), _frame(n=4000, seed=2)
     for k, f in enumerate((train, test)):
         f["target_units"] = np.random.default_rng(k).poisson(0.4, len(f))
-    model = demand.fit(train, demand.DemandModelConfig(num_boost_round=30))
-    pred = demand.predict(model, test)
+    config = demand.DemandModelConfig(num_boost_round=30, mean_objective="poisson")
+    pred = demand.predict(demand.fit(train, config), test)
     assert pred.p50_units.sum() < 0.3 * test.target_units.sum()
     assert pred.mean_units.sum() == pytest.approx(test.target_units.sum(), rel=0.1)
     assert (pred.mean_units >= 0).all()
@@ -75,7 +75,8 @@ def test_the_mean_booster_gives_the_expected_units_the_median_does_not():
 
 
 def test_a_model_saved_before_the_mean_booster_still_loads(tmp_path):
-    model = demand.fit(_frame(), demand.DemandModelConfig(num_boost_round=5))
+    config = demand.DemandModelConfig(num_boost_round=5, mean_objective="poisson")
+    model = demand.fit(_frame(), config)
     model.save(tmp_path)
     old_config = {k: v for k, v in model.config_dict().items() if k != "mean_objective"}
     (tmp_path / "model_mean.txt").unlink()

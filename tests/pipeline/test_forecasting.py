@@ -47,7 +47,9 @@ def test_a_champion_from_before_the_mean_booster_makes_way_for_one_with_it(
     # Saved before the mean booster existed: no mean_objective in its config.
     # Its P50/P90 recipe is the challenger's, so the challenger, which now also
     # carries the mean the plan protects from, takes over.
-    settings = xs_ingested.replace(fusion_home=tmp_path)
+    settings = xs_ingested.replace(
+        fusion_home=tmp_path, forecast_mean_objective="poisson"
+    )
     shutil.copy(xs_ingested.warehouse, settings.warehouse)
     forecasting.train_demand_model(settings, XS_END)
     _plant_champion(settings, {})
