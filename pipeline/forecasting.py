@@ -22,6 +22,7 @@ def model_config(settings: Settings) -> demand.DemandModelConfig:
         seed=settings.seed,
         max_training_rows=settings.max_training_rows,
         mean_objective=settings.forecast_mean_objective,
+        scale_target=bool(settings.forecast_scale_target),
     )
 
 

@@ -99,6 +99,9 @@ class Settings:
     # ``tweedie``, ``l2``); empty: none, the plan's mean is the P50. Off: over
     # 27 S days it lost twice the sales (BENCHMARKS.md, "what was tried").
     forecast_mean_objective: str = ""
+    # 1: the boosters learn units / the series' recent uncensored mean (weighted
+    # by it), one scale-free model from slow movers to the fastest sellers.
+    forecast_scale_target: int = 0
     # Scale (issue 8): how many raw rows validation holds in memory at once.
     validation_chunk_rows: int = 250_000
     training_read_rows: int = 1_000_000  # feature rows training reads at most

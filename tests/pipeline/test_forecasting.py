@@ -63,3 +63,18 @@ def test_a_champion_from_before_the_mean_booster_makes_way_for_one_with_it(
     region = regions.regions(settings)[0]
     out = forecasting.forecast_demand(settings, XS_END, XS_END, region)
     assert "mean_units" in pd.read_parquet(out["path"])
+
+
+def test_the_model_settings_reach_the_daily_models_config(tmp_path):
+    from pipeline.settings import Settings
+
+    plain = forecasting.model_config(Settings.load(fusion_home=tmp_path))
+    assert not plain.scale_target and plain.mean_objective == ""
+    tuned = forecasting.model_config(
+        Settings.load(
+            fusion_home=tmp_path,
+            forecast_scale_target=1,
+            forecast_mean_objective="poisson",
+        )
+    )
+    assert tuned.scale_target and tuned.mean_objective == "poisson"
