@@ -28,7 +28,7 @@ Results go to ``<home>/out/_simulation/``: ``kpis_daily.csv`` and
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from statistics import NormalDist
 
@@ -78,11 +78,13 @@ def simulate(settings: Settings, cfg: SimConfig, resume: bool = False) -> dict:
     folder = s.out_dir("_simulation")
     rows = completed_days(s, cfg) if resume else []
     if rows:
+        _check_same_settings(s, folder / "settings.json")
         log.info(
             "%s: resuming after day %d, %s", cfg.policy, len(rows), rows[-1]["date"]
         )
     else:
         market.generate(s, cfg.size, settings.sim_history_days, cfg.seed, cfg.end)
+        io.write_json(decision_settings(s), folder / "settings.json")
     from pipeline.planning import plan_config
 
     decide = _POLICY_MAKERS[cfg.policy](s)
@@ -139,6 +141,39 @@ def completed_days(settings: Settings, cfg: SimConfig) -> list[dict]:
             "run again without --resume"
         )
     return rows
+
+
+# Settings that change how fast a day runs, not what it decides.
+_NOT_DECISIONS = {"duckdb_threads", "duckdb_memory_limit", "retry_delay_s"}
+_NOT_DECISIONS |= {"max_retry_delay_s"}
+
+
+def decision_settings(settings: Settings) -> dict:
+    """The settings a simulated day's decisions depend on (no paths, no secrets)."""
+    return {
+        f.name: getattr(settings, f.name)
+        for f in fields(settings)
+        if f.repr
+        and f.name not in _NOT_DECISIONS
+        and not isinstance(getattr(settings, f.name), Path)
+    }
+
+
+def _check_same_settings(settings: Settings, path: Path) -> None:
+    """Refuse to resume a run under other decision settings than it started with."""
+    if not path.exists():  # a run started before the file was written
+        log.warning("%s missing: cannot check the resumed run's settings", path)
+        return
+    before, now = io.read_json(path), decision_settings(settings)
+    changed = sorted(
+        k for k in before.keys() | now.keys() if before.get(k) != now.get(k)
+    )
+    if changed:
+        diffs = ", ".join(f"{k}: {before.get(k)!r} -> {now.get(k)!r}" for k in changed)
+        raise ValueError(
+            f"cannot resume: the run started with other settings ({diffs}); "
+            "set them back, or run again without --resume"
+        )
 
 
 def _brief(row: dict) -> str:

@@ -196,6 +196,9 @@ def test_resume_refuses_a_market_whose_state_and_kpis_disagree(tmp_path):
     s = Settings.load(fusion_home=tmp_path, sim_history_days=40)
     cfg = SimConfig(policy="baseline", days=2, size="XS", seed=3)
     simulate(s, cfg)
+    # Other decision settings than the run started with.
+    with pytest.raises(ValueError, match=r"budget_eur: 60000.0 -> 1.0\)"):
+        simulate(s.replace(budget_eur=1.0), cfg, resume=True)
     # The market stepped a day whose KPIs were never written (a stop between).
     home = s.replace(fusion_home=simulation_home(s, cfg))
     market.step(home, "2026-02-03", "given", orders=_no_orders())
