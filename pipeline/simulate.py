@@ -234,22 +234,17 @@ def _sales_window(state: MarketState, truth: pd.DataFrame, days: int) -> np.ndar
 
 def _perfect(settings: Settings):
     """Plan on the true stock with the demand the market will draw."""
-    from models.replenishment_blocks import solve_by_location
-    from pipeline.planning import plan_config
-
-    cfg = plan_config(settings)
-
-    def decide(ds: str, k: int) -> pd.DataFrame:
-        state = MarketState.load(settings.sim_dir)
-        forecast = true_demand(state, ds, cfg.horizon_days)
-        lines, _ = solve_by_location(true_position(state, ds), forecast, ds, cfg)
-        return plan_orders(state, lines, pd.Timestamp(ds) + pd.Timedelta(days=1))
-
-    return decide
+    return _plan_on_truth(settings, true_demand)
 
 
 def _oracle(settings: Settings):
     """Plan on the true stock with the demand's true distribution, not its draws."""
+    return _plan_on_truth(settings, true_distribution)
+
+
+def _plan_on_truth(settings: Settings, demand_of):
+    """Each day, the optimiser on the market's true stock and ``demand_of``'s
+    forecast frame (``demand_of(state, ds, horizon_days)``)."""
     from models.replenishment_blocks import solve_by_location
     from pipeline.planning import plan_config
 
@@ -257,7 +252,7 @@ def _oracle(settings: Settings):
 
     def decide(ds: str, k: int) -> pd.DataFrame:
         state = MarketState.load(settings.sim_dir)
-        forecast = true_distribution(state, ds, cfg.horizon_days)
+        forecast = demand_of(state, ds, cfg.horizon_days)
         lines, _ = solve_by_location(true_position(state, ds), forecast, ds, cfg)
         return plan_orders(state, lines, pd.Timestamp(ds) + pd.Timedelta(days=1))
 
