@@ -86,7 +86,7 @@ system-deps:
 # days (LOOP_SIZES=S,M) takes hours.
 LOOP_SIZES ?= S
 LOOP_DAYS ?= 90
-bench-loop: install  ## fusionloop vs baseline vs perfect foresight; LP alone at 20k x 14
+bench-loop: install  ## fusionloop vs baseline, perfect foresight and the oracle; LP alone at 20k x 14
 	$(BIN)/python bench/loop.py --sizes $(LOOP_SIZES) --days $(LOOP_DAYS) --seed $(SEED)
 	$(BIN)/python bench/lp.py --skus 2000 --locations 10 --horizon 14 --part lp,milp,start --keep-previous
 
