@@ -459,7 +459,8 @@ def _objective(prob, inst: Instance, v: dict, cfg: PlanConfig) -> None:
     terms += zip(v["short"][rows, days], lost, strict=True)
     for k, grid in enumerate(v["band_short"]):
         eur = lost * inst.band_weights[rows, k]
-        terms += [(x, c) for x, c in zip(grid[rows, days], eur) if x is not None]
+        cells = zip(grid[rows, days], eur, strict=True)
+        terms += [(x, c) for x, c in cells if x is not None]
     terms += [(y, cfg.order_cost_eur) for y in v["placed"] if y is not None]
     terms += v["tail_short"].values()
     per_pack = linear_order_eur_per_pack(pos, v, cfg)

@@ -217,7 +217,8 @@ def set_start(inst, v: dict, cfg, packs: np.ndarray) -> None:
     stock, short = _no_order_path_of(inst, v, packs)
     core, slices = split_short(inst, short)
     free_rows, free_days = np.nonzero(v["free"])
-    grids = [(v["stock"], stock), (v["short"], core), *zip(v["band_short"], slices)]
+    band = zip(v["band_short"], slices, strict=True)
+    grids = [(v["stock"], stock), (v["short"], core), *band]
     for grid, values in grids:
         cells = grid[free_rows, free_days]
         for x, value in zip(cells, values[free_rows, free_days], strict=True):

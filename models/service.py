@@ -117,4 +117,3 @@ def band_slice_weights(service_level, segments: int) -> np.ndarray:
     loss = pdf - cuts * (1.0 - ndtr(cuts))
     width = np.maximum(np.diff(cuts, axis=1), 1e-12)
     return (-np.diff(loss, axis=1) / width)[:, ::-1]
-

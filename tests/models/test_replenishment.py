@@ -373,10 +373,11 @@ def test_band_pricing_spends_a_short_budget_on_likely_sales_first():
     # FAST sells 10 a day for sure (lost sale 6 + 8 = 14 EUR); SLOW averages 1
     # with a wide spread (lost sale 20 EUR, protected at 99 %). 56 units of
     # budget cannot buy both: FAST needs 50 on days 2-6, SLOW about 13.
+    empty = dict(on_hand_units=0, lead_time_days=1)
     pos = pd.concat(
         [
-            _position(sku="FAST", on_hand_units=0, list_price_eur=16.0, lead_time_days=1),
-            _position(sku="SLOW", on_hand_units=0, lead_time_days=1),
+            _position(sku="FAST", list_price_eur=16.0, **empty),
+            _position(sku="SLOW", **empty),
         ]
     )
     forecast = pd.concat(
