@@ -33,9 +33,10 @@ def start_from_relaxation(prob, inst, v: dict, cfg) -> float | None:
 def best_rounding(inst, v: dict, relaxed: np.ndarray, cfg) -> np.ndarray:
     """Packs per order variable: for each SKU x location the cheapest of four
     roundings of the relaxation (nearest, a whole lot today, today's order
-    put off a day, one lot today for the horizon), or one rounding for all
-    rows where that costs less once capacity and budget slack count (the
-    choice per row leaves out the slack the rows share).
+    put off a day, one lot today for the horizon) and a rule that needs no
+    relaxation (``cover_shortfall``), or one of them for all rows where that
+    costs less once capacity and budget slack count (the choice per row
+    leaves out the slack the rows share).
 
     The relaxation spreads the fixed order cost and the MOQ over fractions of
     an order, so it orders a little of many SKUs today; rounded to the
@@ -47,12 +48,79 @@ def best_rounding(inst, v: dict, relaxed: np.ndarray, cfg) -> np.ndarray:
         rounded_packs(inst, v, relaxed, cfg),
         _lot_today(inst, v, relaxed, cfg),
         _put_off(v, relaxed, cfg),
+        cover_shortfall(inst, v, cfg, cfg.review_days),
+        cover_shortfall(inst, v, cfg, 1),
     ]
     if cfg.integer_order_days == 1:
         options.append(_lot_today(inst, v, relaxed, cfg, bring_later=True))
     cost = np.stack([row_costs(inst, v, cfg, packs) for packs in options])
     mixed = np.choose(cost.argmin(axis=0)[v["order_row"]], options)
     return min([mixed, *options], key=lambda p: start_objective(inst, v, cfg, p))
+
+
+def cover_shortfall(inst, v: dict, cfg, days: int) -> np.ndarray:
+    """Packs per order variable from a rule that needs no solver: each order
+    day in turn, order what the stock will be short of over ``days`` days
+    from the order's arrival (whole packs, at least the MOQ) on integer
+    order days, or of the arrival day alone on continuous ones. One day is
+    lot for lot, the least stock (a full store); a review cycle, fewer orders.
+
+    A start of its own, not a rounding: when the relaxation has not finished
+    within the time limit (a busy machine, a large store), every rounding of
+    it orders nothing, and a plan stopped by its limit then kept "order
+    nothing" (one M store short of stock for a week in the closed loop).
+    """
+    from models.replenishment import integer_days
+
+    rows, day = v["order_row"], v["order_day"]  # the tail: cover past the horizon
+    lead = inst.pos.lead_time_days.to_numpy().astype(int)[rows]
+    whole = integer_days(day - 1, cfg)
+    span = np.where(whole, max(days, 1), 1)
+    pack, moq, upper = v["pack"][rows], _moq_packs(inst, v), _upper(v)
+    H = inst.demand.shape[1]
+    packs = np.zeros(len(rows))
+    for t in np.unique(day):
+        k = np.flatnonzero(day == t)
+        stock, short = _no_order_path_of(inst, v, packs)
+        cum = np.concatenate([np.zeros((len(short), 1)), np.cumsum(short, axis=1)], 1)
+        first = t + lead[k]  # arrival day, 1-based, inside the horizon
+        last = np.minimum(first + span[k] - 1, H)
+        need = cum[rows[k], last] - cum[rows[k], first - 1]
+        tail = np.clip(inst.tail - stock[:, -1], 0, None)[rows[k]]
+        need = (need + np.where(last == H, tail, 0.0)) / pack[k]
+        need = np.where(whole[k], np.ceil(need - 1e-9), need)
+        need = np.where(whole[k] & (need > 0), np.maximum(need, moq[k]), need)
+        packs[k] = np.clip(need, 0, upper[k])
+        packs[k] = _within_capacity(inst, v, packs, k, whole[k], moq[k])
+    return packs
+
+
+def _within_capacity(inst, v, packs, k, whole, moq) -> np.ndarray:
+    """The orders ``packs[k]`` (one order day) cut by the same share per
+    location where the stock they bring would pass the location's capacity
+    (on any day, beyond what today's stock already forces); whole packs cut
+    below the MOQ are dropped."""
+    from models.replenishment import stock_without_orders
+
+    pos, rows = inst.pos, v["order_row"][k]
+    stock, _ = _no_order_path_of(inst, v, packs)
+    floor = stock_without_orders(inst)
+    out = packs[k].copy()
+    units = out * v["pack"][rows]
+    for rows_of_loc in pos.groupby("location_id", sort=True).indices.values():
+        limit = np.maximum(
+            float(pos.capacity_units.iat[rows_of_loc[0]]),
+            floor[rows_of_loc].sum(axis=0),
+        )
+        excess = float((stock[rows_of_loc].sum(axis=0) - limit).max())
+        mine = np.isin(rows, rows_of_loc)
+        if excess <= 0 or not units[mine].sum():
+            continue
+        share = max(1.0 - excess / units[mine].sum(), 0.0)
+        cut = out[mine] * share
+        cut = np.where(whole[mine], np.floor(cut + 1e-9), cut)
+        out[mine] = np.where(whole[mine] & (cut < moq[mine]), 0.0, cut)
+    return out
 
 
 def _lot_today(inst, v: dict, relaxed: np.ndarray, cfg, bring_later=False):
