@@ -26,17 +26,19 @@ def start_from_relaxation(prob, inst, v: dict, cfg) -> float | None:
     MILP's, or None when the relaxation was not solved to optimality.
     """
     relaxed, bound = solve_relaxation(prob, v, cfg)
-    set_start(inst, v, cfg, best_rounding(inst, v, relaxed, cfg))
+    if bound is None:  # every rounding of nothing orders nothing
+        set_start(inst, v, cfg, rule_start(inst, v, cfg))
+    else:
+        set_start(inst, v, cfg, best_rounding(inst, v, relaxed, cfg))
     return bound
 
 
 def best_rounding(inst, v: dict, relaxed: np.ndarray, cfg) -> np.ndarray:
     """Packs per order variable: for each SKU x location the cheapest of four
     roundings of the relaxation (nearest, a whole lot today, today's order
-    put off a day, one lot today for the horizon) and a rule that needs no
-    relaxation (``cover_shortfall``), or one of them for all rows where that
-    costs less once capacity and budget slack count (the choice per row
-    leaves out the slack the rows share).
+    put off a day, one lot today for the horizon), or one rounding for all
+    rows where that costs less once capacity and budget slack count (the
+    choice per row leaves out the slack the rows share).
 
     The relaxation spreads the fixed order cost and the MOQ over fractions of
     an order, so it orders a little of many SKUs today; rounded to the
@@ -48,11 +50,29 @@ def best_rounding(inst, v: dict, relaxed: np.ndarray, cfg) -> np.ndarray:
         rounded_packs(inst, v, relaxed, cfg),
         _lot_today(inst, v, relaxed, cfg),
         _put_off(v, relaxed, cfg),
-        cover_shortfall(inst, v, cfg, cfg.review_days),
-        cover_shortfall(inst, v, cfg, 1),
     ]
     if cfg.integer_order_days == 1:
         options.append(_lot_today(inst, v, relaxed, cfg, bring_later=True))
+    return cheapest(inst, v, cfg, options)
+
+
+def rule_start(inst, v: dict, cfg) -> np.ndarray:
+    """Packs per order variable when there is no relaxation to round (its
+    solve ran out of time: a busy machine, a large store): the cheapest of
+    ordering nothing and covering each row's shortfall for a review cycle or
+    lot for lot (``cover_shortfall``), per row or for all rows."""
+    options = [
+        np.zeros(len(v["packs"])),
+        cover_shortfall(inst, v, cfg, cfg.review_days),
+        cover_shortfall(inst, v, cfg, 1),
+    ]
+    return cheapest(inst, v, cfg, options)
+
+
+def cheapest(inst, v: dict, cfg, options: list[np.ndarray]) -> np.ndarray:
+    """Of the plans ``options`` (packs per order variable), the cheapest
+    option per SKU x location row, or one option for every row if that costs
+    less once the capacity and budget slack the rows share count."""
     cost = np.stack([row_costs(inst, v, cfg, packs) for packs in options])
     mixed = np.choose(cost.argmin(axis=0)[v["order_row"]], options)
     return min([mixed, *options], key=lambda p: start_objective(inst, v, cfg, p))
@@ -65,10 +85,9 @@ def cover_shortfall(inst, v: dict, cfg, days: int) -> np.ndarray:
     order days, or of the arrival day alone on continuous ones. One day is
     lot for lot, the least stock (a full store); a review cycle, fewer orders.
 
-    A start of its own, not a rounding: when the relaxation has not finished
-    within the time limit (a busy machine, a large store), every rounding of
-    it orders nothing, and a plan stopped by its limit then kept "order
-    nothing" (one M store short of stock for a week in the closed loop).
+    The start when the relaxation did not finish within the time limit:
+    rounding nothing orders nothing, and a plan stopped by its limit then
+    kept "order nothing".
     """
     from models.replenishment import integer_days
 

@@ -253,7 +253,17 @@ def _plan_on_truth(settings: Settings, demand_of):
     def decide(ds: str, k: int) -> pd.DataFrame:
         state = MarketState.load(settings.sim_dir)
         forecast = demand_of(state, ds, cfg.horizon_days)
-        lines, _ = solve_by_location(true_position(state, ds), forecast, ds, cfg)
+        lines, report = solve_by_location(true_position(state, ds), forecast, ds, cfg)
+        blocks = report["blocks"].values()
+        stopped = sum(b.get("highs_status") == "Time limit reached" for b in blocks)
+        unbounded = sum(b.get("mip_gap") is None for b in blocks)
+        log.info(
+            "%s plan: %d stores, %d stopped at the time limit (%d without a bound)",
+            ds,
+            len(blocks),
+            stopped,
+            unbounded,
+        )
         return plan_orders(state, lines, pd.Timestamp(ds) + pd.Timedelta(days=1))
 
     return decide
