@@ -34,7 +34,6 @@ from models.lot_sizing import add_tail, economic_order_units, tail_units
 from models.replenishment_lines import binding_notes, order_lines
 from models.replenishment_start import start_from_relaxation
 from models.service import (
-    band_slice_weights,
     mean_per_p50,
     protected_daily_demand,
     service_levels,
@@ -64,11 +63,6 @@ class PlanConfig:
     # share of a lost sale less its holding; 0 days = the horizon alone counts.
     tail_cover_days: float = 14.0
     tail_value_share: float = 1.0
-    # 0: every unit short of the protected demand costs a full lost sale. K > 0:
-    # the safety band above the expected demand is cut in K slices, a unit short
-    # in each priced at a lost sale x the chance demand reaches it
-    # (``band_slice_weights``), so a full store gives up rare units first.
-    safety_band_slices: int = 0
     time_limit_s: float = 120.0
     mip_gap: float = 0.02
     threads: int = 1
@@ -89,10 +83,6 @@ class Instance:
     arrivals: np.ndarray  # open purchase orders due, shape (n, H)
     ds: str
     tail: np.ndarray  # units of cover wanted past the horizon (``tail_units``), (n,)
-    # Protected less expected units per day, (n, H), and each band slice's share
-    # of a lost sale, (n, slices) cheapest first; no slices = no band pricing.
-    band: np.ndarray | None = None
-    band_weights: np.ndarray | None = None
 
 
 def solve_plan(
@@ -191,17 +181,13 @@ def make_instance(position, forecast, ds: str, cfg: PlanConfig) -> Instance:
     else:
         mean, spread_from = mean_per_p50(cfg.forecast_bias) * p50, None
     pos["mean_daily_units"] = mean.mean(axis=1)
-    levels = service_levels(pos, cfg)
-    demand = protected_daily_demand(mean, p90, levels, spread_from)
+    demand = protected_daily_demand(mean, p90, service_levels(pos, cfg), spread_from)
     due = (pd.to_datetime(pos.on_order_arrival_date) - pd.Timestamp(ds)).dt.days
     day = due.fillna(1).clip(1, H).astype(int).to_numpy()
     arrivals = np.zeros((len(pos), H))
     arrivals[np.arange(len(pos)), day - 1] = pos.on_order_units.to_numpy()
-    inst = Instance(pos, demand, arrivals, ds, tail_units(pos, cfg))
-    if cfg.safety_band_slices > 0:
-        inst.band = np.clip(demand - mean, 0, None)
-        inst.band_weights = band_slice_weights(levels, cfg.safety_band_slices)
-    return inst
+    tail = tail_units(pos, cfg)
+    return Instance(pos=pos, demand=demand, arrivals=arrivals, ds=ds, tail=tail)
 
 
 def order_bounds(inst: Instance) -> np.ndarray:
@@ -234,7 +220,7 @@ def build_model(inst: Instance, cfg: PlanConfig):
     v["cap_slack"], v["cap_forced"] = _capacity(prob, inst, v, H)
     v["budget_slack"], v["spend"] = _budget(prob, pos, v, H, cfg)
     v["tail_short"] = add_tail(prob, inst, v, cfg)
-    _objective(prob, inst, v, cfg)
+    _objective(prob, pos, v, cfg)
     return prob, v
 
 
@@ -308,49 +294,13 @@ def _state_variables(prob, inst: Instance, v: dict) -> None:
         v[name] = grid = np.full((n, H), None, dtype=object)
         for i, t in zip(*cells, strict=True):
             grid[i, t] = prob.add_variable(f"{name}_{i}_{t + 1}", 0)
-    v["band_short"] = []  # unmet demand in each band slice, cheapest first
-    for k, width in enumerate(band_slice_widths(inst)):
-        v["band_short"].append(grid := np.full((n, H), None, dtype=object))
-        for i, t in zip(*np.nonzero(free & (width > 1e-9)), strict=True):
-            grid[i, t] = prob.add_variable(f"band{k}_{i}_{t + 1}", 0, width[i, t])
-
-
-def band_slice_widths(inst: Instance) -> list[np.ndarray]:
-    """Units per row and day in each slice of the safety band; none unpriced."""
-    if inst.band_weights is None:
-        return []
-    slices = inst.band_weights.shape[1]
-    return [inst.band / slices] * slices
-
-
-def split_short(inst: Instance, short: np.ndarray):
-    """(Unmet demand at full price, [unmet demand per band slice]), each (n, H):
-    as the plan prices ``short``, the cheapest slice taken first."""
-    left, slices = short.copy(), []
-    for width in band_slice_widths(inst):
-        slices.append(take := np.minimum(left, width))
-        left = left - take
-    return left, slices
-
-
-def short_eur(inst: Instance, cfg: PlanConfig, short: np.ndarray) -> np.ndarray:
-    """What the plan charges for unmet demand ``short``, per row and day (EUR)."""
-    core, slices = split_short(inst, short)
-    share = core + sum(
-        inst.band_weights[:, [k]] * units for k, units in enumerate(slices)
-    )
-    return shortage_eur(inst.pos, cfg)[:, None] * share
 
 
 def state_values(v: dict, name: str) -> np.ndarray:
     """Solved ``stock`` or ``short`` per row and day, constants included."""
     values = v[f"{name}_fixed"].copy()
     rows, days = np.nonzero(v["free"])
-    values[rows, days] = 0.0
-    grids = [v[name], *v["band_short"]] if name == "short" else [v[name]]
-    for grid in grids:
-        cells = grid[rows, days]
-        values[rows, days] += [0.0 if x is None else x.value() or 0.0 for x in cells]
+    values[rows, days] = [x.value() or 0.0 for x in v[name][rows, days]]
     return values
 
 
@@ -367,7 +317,6 @@ def _balance(prob, inst: Instance, v: dict) -> None:
     rhs[:, 0] += inst.pos.on_hand_units.to_numpy()
     for i, t in zip(*np.nonzero(free), strict=True):
         terms = [(stock[i, t], 1.0), (short[i, t], -1.0), *incoming[i * H + t]]
-        terms += [(g[i, t], -1.0) for g in v["band_short"] if g[i, t] is not None]
         right = float(rhs[i, t])
         if t > 0 and free[i, t - 1]:
             terms.append((stock[i, t - 1], -1.0))
@@ -448,19 +397,14 @@ def _budget(prob, pos, v: dict, H: int, cfg: PlanConfig):
     return slack, spend
 
 
-def _objective(prob, inst: Instance, v: dict, cfg: PlanConfig) -> None:
+def _objective(prob, pos, v: dict, cfg: PlanConfig) -> None:
     """Holding + lost sales + fixed order costs + cover past the horizon short
     + penalised slack, in EUR, from the first day an order can arrive."""
-    pos = inst.pos
     rows, days = np.nonzero(v["free"])  # constant before (see _state_variables)
     hold = pos.holding_cost_eur_per_unit_day.to_numpy()[rows]
     lost = shortage_eur(pos, cfg)[rows]
     terms = list(zip(v["stock"][rows, days], hold, strict=True))
     terms += zip(v["short"][rows, days], lost, strict=True)
-    for k, grid in enumerate(v["band_short"]):
-        eur = lost * inst.band_weights[rows, k]
-        cells = zip(grid[rows, days], eur, strict=True)
-        terms += [(x, c) for x, c in cells if x is not None]
     terms += [(y, cfg.order_cost_eur) for y in v["placed"] if y is not None]
     terms += v["tail_short"].values()
     per_pack = linear_order_eur_per_pack(pos, v, cfg)

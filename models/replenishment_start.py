@@ -210,14 +210,15 @@ def row_costs(inst, v: dict, cfg, packs: np.ndarray) -> np.ndarray:
     """The objective per SKU x location row (EUR) if ``packs`` were the plan:
     holding, lost sales, fixed and per-pack order cost and cover short past
     the horizon; capacity and budget slack, shared by rows, left out."""
-    from models.replenishment import linear_order_eur_per_pack, short_eur
+    from models.replenishment import linear_order_eur_per_pack
+    from models.service import shortage_eur
 
     pos = inst.pos
     stock, short = _no_order_path_of(inst, v, packs)
     free = v["free"]
     hold = pos.holding_cost_eur_per_unit_day.to_numpy()
     cost = (stock * free).sum(axis=1) * hold
-    cost += (short_eur(inst, cfg, short) * free).sum(axis=1)
+    cost += (short * free).sum(axis=1) * shortage_eur(pos, cfg)
     rows = v["order_row"]
     fixed = np.array([y is not None for y in v["placed"]], dtype=bool) & (packs > 0)
     np.add.at(cost, rows, fixed * cfg.order_cost_eur)
@@ -299,18 +300,12 @@ def rounded_packs(inst, v: dict, relaxed: np.ndarray, cfg) -> np.ndarray:
 def set_start(inst, v: dict, cfg, packs: np.ndarray) -> None:
     """Initial values of all variables for the orders ``packs``: stock and unmet
     demand follow from them, slacks take up what capacity and budget cannot."""
-    from models.replenishment import split_short
-
     stock, short = _no_order_path_of(inst, v, packs)
-    core, slices = split_short(inst, short)
     free_rows, free_days = np.nonzero(v["free"])
-    band = zip(v["band_short"], slices, strict=True)
-    grids = [(v["stock"], stock), (v["short"], core), *band]
-    for grid, values in grids:
-        cells = grid[free_rows, free_days]
+    for name, values in (("stock", stock), ("short", short)):
+        cells = v[name][free_rows, free_days]
         for x, value in zip(cells, values[free_rows, free_days], strict=True):
-            if x is not None:
-                x.setInitialValue(float(value))
+            x.setInitialValue(float(value))
     for x, y, k in zip(v["packs"], v["placed"], packs, strict=True):
         x.setInitialValue(float(k))
         if y is not None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy.special import ndtr, ndtri
+from scipy.special import ndtri
 
 if TYPE_CHECKING:
     from models.replenishment import PlanConfig
@@ -98,22 +98,3 @@ def shortage_eur(pos: pd.DataFrame, cfg: PlanConfig) -> np.ndarray:
     return np.maximum(
         lost_sale_eur(pos, cfg.lost_sale_goodwill_pct), cfg.min_shortage_eur
     )
-
-
-def band_slice_weights(service_level, segments: int) -> np.ndarray:
-    """Share of a lost sale that a unit short in each slice of the safety band
-    costs, shape (rows, segments), cheapest (the top slice) first.
-
-    The band runs from the expected demand (z = 0) to the protected quantile
-    (z of the service level) and is cut in ``segments`` equal slices. Demand
-    reaches a unit at level z with probability 1 - Phi(z), so a slice [a, b]
-    is worth (G(a) - G(b)) / (b - a) of a lost sale, with G(x) = E[(Z - x)+] =
-    phi(x) - x (1 - Phi(x)) the normal loss function: a unit at the top of a
-    99 % band is short about one day in a hundred, not every day.
-    """
-    z = ndtri(np.asarray(service_level, dtype=float)).reshape(-1, 1)
-    cuts = z * np.linspace(0.0, 1.0, segments + 1)[None, :]
-    pdf = np.exp(-0.5 * np.square(cuts)) / np.sqrt(2.0 * np.pi)
-    loss = pdf - cuts * (1.0 - ndtr(cuts))
-    width = np.maximum(np.diff(cuts, axis=1), 1e-12)
-    return (-np.diff(loss, axis=1) / width)[:, ::-1]

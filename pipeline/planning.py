@@ -159,7 +159,6 @@ def plan_config(settings: Settings) -> PlanConfig:
         min_shortage_eur=settings.plan_min_shortage_eur,
         max_service_level=settings.plan_max_service_level,
         review_days=settings.plan_review_days,
-        safety_band_slices=settings.plan_safety_band_slices,
     )
 
 

@@ -80,9 +80,6 @@ class Settings:
     # review days), kept between ``service_level`` and this cap.
     plan_max_service_level: float = 0.99
     plan_review_days: int = 7  # a unit of safety stock is held about this long
-    # Slices of the safety band priced at the chance demand reaches them
-    # (``PlanConfig.safety_band_slices``); 0: a full lost sale for every unit.
-    plan_safety_band_slices: int = 0
     # 1: plan on P50 / (1 + its model's holdout bias) as the expected demand
     # (0.5-2 x the P50, the P90 kept). Off: over 14 S days it cost 2-5 % more
     # for the same fill rate (BENCHMARKS.md, "Closed loop: what was tried").
