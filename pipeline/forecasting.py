@@ -21,6 +21,7 @@ def model_config(settings: Settings) -> demand.DemandModelConfig:
     return demand.DemandModelConfig(
         seed=settings.seed,
         max_training_rows=settings.max_training_rows,
+        training_rows_per_series=settings.training_rows_per_series,
         mean_objective=settings.forecast_mean_objective,
         scale_target=bool(settings.forecast_scale_target),
     )
@@ -111,8 +112,8 @@ def _champion_wape(settings, champion, rows, origin, challenger_wape):
     meta = registry.read_meta(settings, champion)
     if meta["features"] != _features():
         return None, False
-    # A model saved before the mean booster had none.
-    champion_config = {"mean_objective": ""} | meta["config"]
+    # A model saved before the mean booster had none, nor a per-series cap.
+    champion_config = demand.BEFORE_NEW_FIELDS | meta["config"]
     ours = asdict(model_config(settings))
     if champion_config == ours:
         return challenger_wape, True

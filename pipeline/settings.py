@@ -95,6 +95,8 @@ class Settings:
     market_country: str = "DE"
     forecast_origin_step_days: int = 1
     max_training_rows: int = 20_000
+    # ... or this many per SKU x location if more (M: 300,000; S keeps 20,000).
+    training_rows_per_series: int = 15
     # A booster of expected units for the plan to protect from (``poisson``,
     # ``tweedie``, ``l2``); empty: none, the plan's mean is the P50. Off: over
     # 27 S days it lost twice the sales (BENCHMARKS.md, "what was tried").

@@ -1,3 +1,5 @@
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +13,7 @@ def _frame(n=600, seed=0):
     f["horizon_day"] = rng.integers(1, 15, n)
     for col in demand.CATEGORICAL_FEATURES:
         f[col] = rng.choice(["a", "b"], n)
+    f["sku"], f["location_id"] = rng.integers(0, 20, n).astype(str), "L1"
     f["target_units"] = rng.poisson(1 + 4 * f.mean_7d_units)
     return f
 
@@ -31,6 +34,19 @@ def test_training_rows_are_capped_by_a_seeded_sample_in_order():
     assert len(a) == 30 and a.index.is_monotonic_increasing
     assert a.index.equals(demand.bounded_sample(train, 30, seed=3).index)
     assert demand.bounded_sample(train, 500, seed=3) is train
+
+
+def test_training_rows_grow_with_the_series_above_the_flat_cap():
+    train = _frame(n=400)  # 20 SKUs at one location
+    flat = demand.DemandModelConfig(max_training_rows=30, training_rows_per_series=0)
+    assert demand.training_rows_cap(train, flat) == 30
+    per = replace(flat, training_rows_per_series=5)
+    assert demand.training_rows_cap(train, per) == 100  # 20 series x 5
+    assert demand.training_rows_cap(train, replace(per, max_training_rows=300)) == 300
+    # The cap is what the boosters see: 30 rows or 100 give other models.
+    a = demand.predict(demand.fit(train, replace(flat, num_boost_round=20)), train)
+    b = demand.predict(demand.fit(train, replace(per, num_boost_round=20)), train)
+    assert not a.equals(b)
 
 
 def test_model_learns_the_signal_better_than_a_constant():

@@ -34,7 +34,7 @@ def test_champion_challenger_decisions(xs_ingested, tmp_path):
     # A challenger starved of training rows loses: the champion keeps forecasting.
     shutil.rmtree(settings.registry / EARLIER)
     _plant_champion(settings, {"max_training_rows": settings.max_training_rows + 1})
-    starved = settings.replace(max_training_rows=40)
+    starved = settings.replace(max_training_rows=40, training_rows_per_series=0)
     kept = forecasting.train_demand_model(starved, XS_END)
     assert not kept["promoted"] and kept["model_version"] == EARLIER
     assert registry.decisions(starved)[XS_END]["reason"] == kept["reason"]
