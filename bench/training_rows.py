@@ -9,7 +9,8 @@ with ``--scale``, with targets scaled too) fits the daily model on the
 targets known at the holdout origin and scores the origin's rows, as the
 daily challenger is scored. Per variant: WAPE, bias, P90 coverage, fit
 seconds, the bias of the fastest 1 % of series, and the fastest series'
-forecast against its actuals. Writes ``bench/results/training_rows_<tag>.json``.
+forecast against its actuals. Writes ``bench/results/training_rows_<tag>.json``
+and its table in ``BENCHMARKS.md``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import pandas as pd
 from models import demand
 from pipeline.forecasting import _known_rows, model_config
 from pipeline.settings import Settings
+from sections import write_section  # bench/sections.py, beside this script
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -63,7 +65,14 @@ def main() -> int:
     ap.add_argument("--rows", default="20000,300000")
     ap.add_argument("--scale", action="store_true", help="also with scaled targets")
     ap.add_argument("--tag", default="M")
+    ap.add_argument(
+        "--collect", action="store_true", help="no new fits: the table from the JSON"
+    )
     args = ap.parse_args()
+    path = REPO / "bench" / "results" / f"training_rows_{args.tag}.json"
+    if args.collect:
+        write_section(section(json.loads(path.read_text()), args.tag))
+        return 0
     settings = Settings.load()
     origin = pd.Timestamp(args.ds) - pd.Timedelta(days=settings.holdout_days)
     rows = _known_rows(settings, origin)
@@ -87,10 +96,36 @@ def main() -> int:
         "holdout_rows": int((rows.origin_date == origin).sum()),
         "variants": results,
     }
-    path = REPO / "bench" / "results" / f"training_rows_{args.tag}.json"
     path.write_text(json.dumps(out, indent=2) + "\n")
+    write_section(section(out, args.tag))
     print(path)
     return 0
+
+
+def section(out: dict, tag: str) -> str:
+    """The BENCHMARKS.md section of one run's figures."""
+    lines = [
+        f"### Training rows for the daily model on the {tag} market "
+        f"(holdout origin {out['holdout_origin']})",
+        "",
+        f"`FUSION_HOME={out['home']} {out['command']}`: {out['known_rows']:,} "
+        f"known feature rows read (the holdout origin whole plus a seeded "
+        f"sample), {out['series']:,} series, {out['holdout_rows']:,} holdout "
+        "rows scored; each variant fit on the targets known at the origin, as "
+        "the daily challenger is.",
+        "",
+        "| variant | WAPE | bias | P90 coverage | P90 pinball | fit s "
+        "| fastest 1 % bias | fastest series, P50 / actual a day |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for name, v in out["variants"].items():
+        lines.append(
+            f"| {name} | {v['wape']:.4f} | {v['bias']:+.3f} | "
+            f"{v['coverage_p90']:.3f} | {v['pinball_p90']:.4f} | {v['fit_s']} | "
+            f"{v['fastest_1pct_bias']:+.3f} | {v['fastest_series']}: "
+            f"{v['fastest_p50_per_day']} / {v['fastest_actual_per_day']} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
