@@ -1,7 +1,7 @@
 """How many training rows the daily demand model needs, on a loop's warehouse.
 
     FUSION_HOME=var/bench-loop/simulate/M-seed7-fusionloop \\
-        python bench/training_rows.py --ds 2026-05-01 --rows 20000,300000
+        python bench/training_rows.py --ds 2026-04-30 --rows 20000,300000
 
 Reads the known feature rows the daily training reads (``_known_rows``: the
 holdout origin whole plus a seeded sample), then for each sample size (and
@@ -23,11 +23,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from sections import write_section  # bench/sections.py, beside this script
 
 from models import demand
 from pipeline.forecasting import _known_rows, model_config
 from pipeline.settings import Settings
-from sections import write_section  # bench/sections.py, beside this script
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -82,7 +82,12 @@ def main() -> int:
     for n in [int(x) for x in args.rows.split(",")]:
         for scaled in [False, True] if args.scale else [False]:
             name = f"{n} rows" + (", scaled targets" if scaled else "")
-            config = replace(base, max_training_rows=n, scale_target=scaled)
+            config = replace(
+                base,
+                max_training_rows=n,
+                training_rows_per_series=0,  # n rows, whatever the series
+                scale_target=scaled,
+            )
             results[name] = score(rows, origin, config)
             print(name, json.dumps(results[name]), flush=True)
     out = {

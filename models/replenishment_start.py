@@ -80,10 +80,12 @@ def cheapest(inst, v: dict, cfg, options: list[np.ndarray]) -> np.ndarray:
 
 def cover_shortfall(inst, v: dict, cfg, days: int) -> np.ndarray:
     """Packs per order variable from a rule that needs no solver: each order
-    day in turn, order what the stock will be short of over ``days`` days
-    from the order's arrival (whole packs, at least the MOQ) on integer
-    order days, or of the arrival day alone on continuous ones. One day is
-    lot for lot, the least stock (a full store); a review cycle, fewer orders.
+    day in turn, where stock will be short on the order's arrival day, order
+    what it will be short of over ``days`` days from then (whole packs, at
+    least the MOQ) on integer order days, or of the arrival day alone on
+    continuous ones; then cut to the store's capacity (``_within_capacity``).
+    One day is lot for lot, the least stock (a full store); a review cycle,
+    fewer orders.
 
     The start when the relaxation did not finish within the time limit:
     rounding nothing orders nothing, and a plan stopped by its limit then
@@ -91,7 +93,7 @@ def cover_shortfall(inst, v: dict, cfg, days: int) -> np.ndarray:
     """
     from models.replenishment import integer_days
 
-    rows, day = v["order_row"], v["order_day"]  # the tail: cover past the horizon
+    rows, day = v["order_row"], v["order_day"]
     lead = inst.pos.lead_time_days.to_numpy().astype(int)[rows]
     whole = integer_days(day - 1, cfg)
     span = np.where(whole, max(days, 1), 1)
@@ -102,11 +104,14 @@ def cover_shortfall(inst, v: dict, cfg, days: int) -> np.ndarray:
         k = np.flatnonzero(day == t)
         stock, short = _no_order_path_of(inst, v, packs)
         cum = np.concatenate([np.zeros((len(short), 1)), np.cumsum(short, axis=1)], 1)
-        first = t + lead[k]  # arrival day, 1-based, inside the horizon
+        first = t + lead[k]  # arrival day, 1-based (an order variable arrives <= H)
         last = np.minimum(first + span[k] - 1, H)
         need = cum[rows[k], last] - cum[rows[k], first - 1]
+        # the tail: cover wanted past the horizon, when the window reaches it
         tail = np.clip(inst.tail - stock[:, -1], 0, None)[rows[k]]
-        need = (need + np.where(last == H, tail, 0.0)) / pack[k]
+        need = need + np.where(last == H, tail, 0.0)
+        short_then = (short[rows[k], first - 1] > 1e-9) | ((last == H) & (tail > 0))
+        need = np.where(short_then, need, 0.0) / pack[k]
         need = np.where(whole[k], np.ceil(need - 1e-9), need)
         need = np.where(whole[k] & (need > 0), np.maximum(need, moq[k]), need)
         packs[k] = np.clip(need, 0, upper[k])
@@ -114,31 +119,45 @@ def cover_shortfall(inst, v: dict, cfg, days: int) -> np.ndarray:
     return packs
 
 
-def _within_capacity(inst, v, packs, k, whole, moq) -> np.ndarray:
-    """The orders ``packs[k]`` (one order day) cut by the same share per
-    location where the stock they bring would pass the location's capacity
-    (on any day, beyond what today's stock already forces); whole packs cut
-    below the MOQ are dropped."""
+def _within_capacity(inst, v, packs, k, whole, moq, rounds: int = 50) -> np.ndarray:
+    """The orders ``packs[k]`` (one order day) cut where the stock they bring
+    would pass a store's capacity, or the stock already there without them
+    (earlier orders, today's stock) if that is more.
+
+    Worst day first: each order is cut by its share of today's units still in
+    stock that day, then whole packs are floored and orders below the MOQ
+    dropped, until no day is over (or ``rounds`` cuts). An order used up
+    before the day, or arriving after it, is not cut for it.
+    """
     from models.replenishment import stock_without_orders
 
     pos, rows = inst.pos, v["order_row"][k]
-    stock, _ = _no_order_path_of(inst, v, packs)
+    pack = v["pack"][rows]
+    without = packs.copy()
+    without[k] = 0.0
+    before, _ = _no_order_path_of(inst, v, without)
     floor = stock_without_orders(inst)
     out = packs[k].copy()
-    units = out * v["pack"][rows]
-    for rows_of_loc in pos.groupby("location_id", sort=True).indices.values():
-        limit = np.maximum(
-            float(pos.capacity_units.iat[rows_of_loc[0]]),
-            floor[rows_of_loc].sum(axis=0),
-        )
-        excess = float((stock[rows_of_loc].sum(axis=0) - limit).max())
-        mine = np.isin(rows, rows_of_loc)
-        if excess <= 0 or not units[mine].sum():
+    for store in pos.groupby("location_id", sort=True).indices.values():
+        mine = np.isin(rows, store)
+        if not out[mine].any():
             continue
-        share = max(1.0 - excess / units[mine].sum(), 0.0)
-        cut = out[mine] * share
-        cut = np.where(whole[mine], np.floor(cut + 1e-9), cut)
-        out[mine] = np.where(whole[mine] & (cut < moq[mine]), 0.0, cut)
+        cap = float(pos.capacity_units.iat[store[0]])
+        limit = np.maximum.reduce(
+            [np.full(floor.shape[1], cap), floor[store].sum(0), before[store].sum(0)]
+        )
+        for _ in range(rounds):
+            trial = packs.copy()
+            trial[k] = out
+            stock, _ = _no_order_path_of(inst, v, trial)
+            over = stock[store].sum(0) - limit
+            d = int(over.argmax())
+            held = np.where(mine, stock[rows, d] - before[rows, d], 0.0)
+            if over[d] <= 1e-9 or held.sum() <= 1e-9:
+                break
+            cut = out - held * min(over[d] / held.sum(), 1.0) / pack
+            cut = np.where(whole, np.floor(cut + 1e-9), np.maximum(cut, 0.0))
+            out = np.where(mine, np.where(whole & (cut < moq), 0.0, cut), out)
     return out
 
 

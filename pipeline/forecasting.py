@@ -6,7 +6,7 @@ scoring, because their true demand is unknown (sales there are a lower bound).
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import pandas as pd
 
@@ -79,9 +79,10 @@ def _known_rows(settings: Settings, holdout_origin: pd.Timestamp) -> pd.DataFram
     """Feature rows with a known target; at most about ``training_read_rows``.
 
     On a big market (M: 20,000 series x 134 origins x 14 days) the known rows
-    do not fit in memory, and training samples ``max_training_rows`` of them
-    anyway. Above the cap, DuckDB keeps a seeded hash sample of the rows plus
-    every row of the holdout origin (scored in full); below it, all rows.
+    do not fit in memory, and training samples at most
+    ``demand.training_rows_cap`` of them anyway. Above the cap, DuckDB keeps a
+    seeded hash sample of the rows plus every row of the holdout origin
+    (scored in full); below it, all rows.
     """
     known = "where target_units is not null"
     with read_warehouse(settings) as con:
@@ -114,15 +115,27 @@ def _champion_wape(settings, champion, rows, origin, challenger_wape):
         return None, False
     # A model saved before the mean booster had none, nor a per-series cap.
     champion_config = demand.BEFORE_NEW_FIELDS | meta["config"]
-    ours = asdict(model_config(settings))
-    if champion_config == ours:
+    train = rows[rows.target_date <= origin]
+    theirs = _effective(champion_config, train)
+    ours = _effective(asdict(model_config(settings)), train)
+    if theirs == ours:
         return challenger_wape, True
-    if _without_mean(champion_config) == _without_mean(ours):
+    if _without_mean(theirs) == _without_mean(ours):
         # Same P50 and P90 recipe (the WAPE is the P50's): the challenger scores
         # the same and carries the mean booster the settings now ask for.
         return challenger_wape, True
     config = demand.DemandModelConfig(**champion_config)
     return _holdout_score(rows, origin, config)["wape"], False
+
+
+def _effective(config: dict, train: pd.DataFrame) -> dict:
+    """``config`` with its training-row cap as the rows it samples from
+    ``train``: two caps that take the same sample are the same recipe (a
+    champion saved before the per-series cap, on a market where the flat
+    cap still rules, must not tie with its challenger and stay forever)."""
+    config = demand.DemandModelConfig(**config)
+    rows = min(demand.training_rows_cap(train, config), len(train))
+    return asdict(replace(config, max_training_rows=rows, training_rows_per_series=0))
 
 
 def _without_mean(config: dict) -> dict:

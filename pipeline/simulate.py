@@ -256,7 +256,7 @@ def _plan_on_truth(settings: Settings, demand_of):
         lines, report = solve_by_location(true_position(state, ds), forecast, ds, cfg)
         blocks = report["blocks"].values()
         stopped = sum(b.get("highs_status") == "Time limit reached" for b in blocks)
-        unbounded = sum(b.get("mip_gap") is None for b in blocks)
+        unbounded = sum("mip_gap" in b and b["mip_gap"] is None for b in blocks)
         log.info(
             "%s plan: %d stores, %d stopped at the time limit (%d without a bound)",
             ds,

@@ -194,3 +194,27 @@ def test_a_lot_today_is_capped_by_what_the_order_can_bring():
 def test_putting_off_moves_todays_packs_to_the_next_order_day():
     inst, v, relaxed, cfg = _one_sku(days=[3, 1, 4, 2], relaxed=[4, 2, 5, 3])
     assert start._put_off(v, relaxed, cfg).tolist() == [4, 0, 5, 5]
+
+
+@pytest.mark.parametrize("capacity", [20, 60, 250])
+def test_the_rule_start_keeps_a_full_store_within_capacity_and_orders(capacity):
+    # Without a relaxation to round, the start is the shortfall rule. SKUs with
+    # other lead times fill the store on other days: cutting every order for
+    # the worst day, whether or not its units are still there that day, left
+    # capacity slack (1,000 EUR a unit) and the start fell back to nothing.
+    cfg = PlanConfig(horizon_days=14, integer_order_days=1, budget_eur=1e7)
+    position, forecast = _market(n=12, seed=5)
+    position = position.assign(on_hand_units=0, capacity_units=capacity)
+    inst = make_instance(position, forecast, DS, cfg)
+    _, v = build_model(inst, cfg)
+    packs = start.rule_start(inst, v, cfg)
+    stock, _ = start._no_order_path_of(inst, v, packs)
+    capacity_slack, _ = start.slacks(inst, v, cfg, stock, packs)
+    assert max(capacity_slack.values()) <= 1e-6
+    nothing = start.start_objective(inst, v, cfg, np.zeros(len(packs)))
+    assert start.start_objective(inst, v, cfg, packs) < 0.5 * nothing
+    # whole packs of at least the MOQ on the integer (first) order day
+    first = v["order_day"] == 1
+    moq = start._moq_packs(inst, v)
+    assert np.all((packs[first] == 0) | (packs[first] >= moq[first]))
+    assert np.allclose(packs[first], np.round(packs[first]))

@@ -65,6 +65,26 @@ def test_a_champion_from_before_the_mean_booster_makes_way_for_one_with_it(
     assert "mean_units" in pd.read_parquet(out["path"])
 
 
+def test_a_champion_from_before_the_per_series_cap_makes_way(xs_ingested, tmp_path):
+    # Saved before training_rows_per_series existed (it trained on the flat cap
+    # alone). On XS both caps take the same sample: the same recipe, so the
+    # challenger takes over instead of tying and losing to it every day.
+    settings = xs_ingested.replace(fusion_home=tmp_path)
+    shutil.copy(xs_ingested.warehouse, settings.warehouse)
+    forecasting.train_demand_model(settings, XS_END)
+    _plant_champion(settings, {})
+    meta = registry.read_meta(settings, EARLIER)
+    del meta["config"]["training_rows_per_series"]
+    io.write_json(meta, settings.registry / EARLIER / "meta.json")
+    result = forecasting.train_demand_model(settings, XS_END)
+    assert result["promoted"] and result["model_version"] == XS_END
+    # A cap that takes another sample is another recipe, scored on its own:
+    # a challenger starved to 40 rows still loses to it.
+    starved = settings.replace(max_training_rows=40, training_rows_per_series=0)
+    kept = forecasting.train_demand_model(starved, XS_END)
+    assert not kept["promoted"]
+
+
 def test_the_model_settings_reach_the_daily_models_config(tmp_path):
     from pipeline.settings import Settings
 
