@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 import pandas as pd
 
@@ -29,12 +30,10 @@ def plan_region(settings: Settings, ds: str, region: str) -> dict:
     cfg = day_plan_config(settings, forecast)
     first = first_pass(position, forecast, ds, cfg, locations=mine)
 
-    def save(folder):  # built aside, swapped in whole
-        for loc, (lines, report) in first.items():
-            io.write_parquet(lines, folder / f"{loc}.parquet")
-            io.write_text(json.dumps(report, default=_plain), folder / f"{loc}.json")
-
-    folder = io.replace_dir(save, _blocks_dir(settings, ds, region))
+    # built aside, swapped in whole
+    folder = io.replace_dir(
+        lambda folder: write_blocks(folder, first), _blocks_dir(settings, ds, region)
+    )
     return {
         "region": region,
         "path": str(folder),
@@ -95,7 +94,7 @@ def _joined_blocks(settings: Settings, ds: str, stores: set) -> dict:
     first: dict = {}
     for region in regions.regions(settings):
         folder = _blocks_dir(settings, ds, region)
-        blocks = _read_blocks(folder)
+        blocks = read_blocks(folder)
         twice = set(first) & set(blocks)
         if twice:
             raise RuntimeError(f"{folder}: stores {sorted(twice)} planned twice")
@@ -110,10 +109,25 @@ def _joined_blocks(settings: Settings, ds: str, stores: set) -> dict:
     return first
 
 
-def _read_blocks(folder: Path) -> dict:
+def write_blocks(folder: Path, first: dict) -> None:
+    """Each store's first-pass lines and solve report, as ``read_blocks`` reads them."""
+    for loc, (lines, report) in first.items():
+        name = block_name(loc)
+        io.write_parquet(lines, folder / f"{name}.parquet")
+        io.write_text(json.dumps(report, default=_plain), folder / f"{name}.json")
+
+
+def block_name(location_id: str) -> str:
+    """A store's block file name (no suffix): ``store=`` and its id,
+    percent-encoded where a character is not safe in a file name (an
+    imported id may hold "/", be ".." or be empty)."""
+    return "store=" + quote(str(location_id), safe="-_.")
+
+
+def read_blocks(folder: Path) -> dict:
     """{location: (lines, report)} as ``plan_region`` saved them."""
     return {
-        path.stem: (
+        unquote(path.stem.removeprefix("store=")): (
             pd.read_parquet(path),
             json.loads(path.with_suffix(".json").read_text()),
         )

@@ -4,7 +4,13 @@ import pandas as pd
 import pytest
 
 from pipeline import io
-from pipeline.planning import day_plan_config, forecast_bias, plan_config
+from pipeline.planning import (
+    day_plan_config,
+    forecast_bias,
+    plan_config,
+    read_blocks,
+    write_blocks,
+)
 from pipeline.settings import Settings
 
 
@@ -47,3 +53,21 @@ def test_the_service_cap_and_review_days_are_settings(monkeypatch, tmp_path):
     monkeypatch.setenv("FUSION_PLAN_REVIEW_DAYS", "3")
     cfg = plan_config(Settings.load(fusion_home=tmp_path))
     assert (cfg.max_service_level, cfg.review_days) == (0.95, 3)
+
+
+def test_plan_blocks_keep_any_store_id_inside_their_folder(tmp_path):
+    # Store ids come from the retailer's extracts: "/" made a sub-folder the
+    # join never read ("missing stores"), ".." a file name of dots, "" none.
+    ids = ["LOC07", "LOC/01", "..", "", "a b", "Zürich.1", ".hidden"]
+    first = {
+        loc: (pd.DataFrame({"sku": [f"S{k}"], "order_qty_units": [k]}), {"k": k})
+        for k, loc in enumerate(ids)
+    }
+    folder = tmp_path / "region=north"
+    write_blocks(folder, first)
+    assert all(p.parent == folder for p in tmp_path.rglob("*.parquet"))
+    back = read_blocks(folder)
+    assert sorted(back) == sorted(ids)
+    for k, loc in enumerate(ids):
+        assert back[loc][1] == {"k": k}
+        assert back[loc][0].order_qty_units.tolist() == [k]
