@@ -19,6 +19,17 @@ def _plant_champion(settings, config_changes: dict) -> None:
     registry.record_decision(settings, EARLIER, {"version": EARLIER})
 
 
+def _champion_saved_without(settings, xs_ingested, field: str) -> None:
+    """Train on XS, then plant that model as the champion EARLIER as if saved
+    before ``field`` of its config existed."""
+    shutil.copy(xs_ingested.warehouse, settings.warehouse)
+    forecasting.train_demand_model(settings, XS_END)
+    _plant_champion(settings, {})
+    meta = registry.read_meta(settings, EARLIER)
+    del meta["config"][field]
+    io.write_json(meta, settings.registry / EARLIER / "meta.json")
+
+
 def test_champion_challenger_decisions(xs_ingested, tmp_path):
     settings = xs_ingested.replace(fusion_home=tmp_path)
     shutil.copy(xs_ingested.warehouse, settings.warehouse)
@@ -50,12 +61,7 @@ def test_a_champion_from_before_the_mean_booster_makes_way_for_one_with_it(
     settings = xs_ingested.replace(
         fusion_home=tmp_path, forecast_mean_objective="poisson"
     )
-    shutil.copy(xs_ingested.warehouse, settings.warehouse)
-    forecasting.train_demand_model(settings, XS_END)
-    _plant_champion(settings, {})
-    meta = registry.read_meta(settings, EARLIER)
-    del meta["config"]["mean_objective"]
-    io.write_json(meta, settings.registry / EARLIER / "meta.json")
+    _champion_saved_without(settings, xs_ingested, "mean_objective")
     (settings.registry / EARLIER / "model_mean.txt").unlink()
     result = forecasting.train_demand_model(settings, XS_END)
     assert result["promoted"] and result["model_version"] == XS_END
@@ -70,12 +76,7 @@ def test_a_champion_from_before_the_per_series_cap_makes_way(xs_ingested, tmp_pa
     # alone). On XS both caps take the same sample: the same recipe, so the
     # challenger takes over instead of tying and losing to it every day.
     settings = xs_ingested.replace(fusion_home=tmp_path)
-    shutil.copy(xs_ingested.warehouse, settings.warehouse)
-    forecasting.train_demand_model(settings, XS_END)
-    _plant_champion(settings, {})
-    meta = registry.read_meta(settings, EARLIER)
-    del meta["config"]["training_rows_per_series"]
-    io.write_json(meta, settings.registry / EARLIER / "meta.json")
+    _champion_saved_without(settings, xs_ingested, "training_rows_per_series")
     result = forecasting.train_demand_model(settings, XS_END)
     assert result["promoted"] and result["model_version"] == XS_END
     # A cap that takes another sample is another recipe, scored on its own:
