@@ -354,13 +354,11 @@ def _capacity(prob, inst: Instance, v: dict, H: int) -> tuple[dict, dict]:
     no decision can change would only blur the MIP gap); the forced excess is
     returned apart, so the plan still reports it.
     """
-    pos, slack, forced = inst.pos, {}, {}
-    floor = stock_without_orders(inst)
+    slack, forced = {}, {}
     fixed_stock = np.where(v["free"], 0.0, v["stock_fixed"])
-    for loc, rows in pos.groupby("location_id", sort=True).indices.items():
-        cap = float(pos.capacity_units.iat[rows[0]])
+    for loc, (rows, cap, limits) in store_limits(inst).items():
         for t in range(H):
-            limit = max(cap, float(floor[rows, t].sum()))
+            limit = float(limits[t])
             forced[(loc, t + 1)] = limit - cap
             slack[(loc, t + 1)] = s = prob.add_variable(f"cap_slack_{loc}_{t + 1}", 0)
             terms = [(x, 1.0) for x in v["stock"][rows, t] if x is not None]
@@ -371,6 +369,17 @@ def _capacity(prob, inst: Instance, v: dict, H: int) -> tuple[dict, dict]:
                 name=f"cap_{loc}_{t + 1}",
             )
     return slack, forced
+
+
+def store_limits(inst: Instance) -> dict:
+    """{location: (its rows, capacity, stock limit per day)}: the capacity,
+    raised on a day to the stock that today's stock and open orders force."""
+    pos, floor = inst.pos, stock_without_orders(inst)
+    out = {}
+    for loc, rows in pos.groupby("location_id", sort=True).indices.items():
+        cap = float(pos.capacity_units.iat[rows[0]])
+        out[loc] = (rows, cap, np.maximum(cap, floor[rows].sum(axis=0)))
+    return out
 
 
 def budget_periods(H: int, period_days: int) -> np.ndarray:

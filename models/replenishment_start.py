@@ -129,23 +129,18 @@ def _within_capacity(inst, v, packs, k, whole, moq, rounds: int = 50) -> np.ndar
     dropped, until no day is over (or ``rounds`` cuts). An order used up
     before the day, or arriving after it, is not cut for it.
     """
-    from models.replenishment import stock_without_orders
+    from models.replenishment import store_limits
 
-    pos, rows = inst.pos, v["order_row"][k]
-    pack = v["pack"][rows]
+    rows, pack = v["order_row"][k], v["pack"][v["order_row"][k]]
     without = packs.copy()
     without[k] = 0.0
     before, _ = _no_order_path_of(inst, v, without)
-    floor = stock_without_orders(inst)
     out = packs[k].copy()
-    for store in pos.groupby("location_id", sort=True).indices.values():
+    for store, _, limits in store_limits(inst).values():
         mine = np.isin(rows, store)
         if not out[mine].any():
             continue
-        cap = float(pos.capacity_units.iat[store[0]])
-        limit = np.maximum.reduce(
-            [np.full(floor.shape[1], cap), floor[store].sum(0), before[store].sum(0)]
-        )
+        limit = np.maximum(limits, before[store].sum(axis=0))
         for _ in range(rounds):
             trial = packs.copy()
             trial[k] = out
@@ -342,15 +337,12 @@ def set_start(inst, v: dict, cfg, packs: np.ndarray) -> None:
 def slacks(inst, v: dict, cfg, stock: np.ndarray, packs: np.ndarray):
     """({(location, day): units}, {budget period: EUR}): how far the plan
     ``packs`` (with its ``stock``) passes capacity and budget."""
-    from models.replenishment import budget_periods, stock_without_orders
+    from models.replenishment import budget_periods, store_limits
 
-    pos, floor = inst.pos, stock_without_orders(inst)
-    capacity = {}
-    for loc, rows in pos.groupby("location_id", sort=True).indices.items():
-        cap = float(pos.capacity_units.iat[rows[0]])
+    pos, capacity = inst.pos, {}
+    for loc, (rows, _, limits) in store_limits(inst).items():
         for t in range(stock.shape[1]):
-            limit = max(cap, float(floor[rows, t].sum()))
-            excess = float(stock[rows, t].sum()) - limit
+            excess = float(stock[rows, t].sum()) - float(limits[t])
             capacity[(loc, t + 1)] = max(excess, 0.0)
     order_rows = v["order_row"]
     eur = packs * v["pack"][order_rows] * pos.unit_cost_eur.to_numpy()[order_rows]
