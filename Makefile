@@ -11,7 +11,7 @@ SIZE ?= S
 DAYS ?= 180
 SEED ?= 7
 
-.PHONY: install bench-install run test test-e2e lint airflow bench bench-loop clean lock \
+.PHONY: install bench-install celery-install run test test-e2e lint airflow bench bench-loop clean lock \
 	system-deps
 
 install: $(VENV)/.installed
@@ -35,10 +35,21 @@ $(VENV)/.bench-installed: $(VENV)/.installed requirements-bench.lock
 		-r requirements-bench.lock
 	touch $@
 
+celery-install: $(VENV)/.celery-installed
+
+# Airflow's Celery provider (docs/scale-out.md): the base environment's pins
+# plus what the provider adds, so installing it changes no other package.
+$(VENV)/.celery-installed: $(VENV)/.installed requirements-celery.lock
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python \
+		-r requirements-celery.lock
+	touch $@
+
 lock:  ## re-resolve the pinned environments after editing pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
 	$(BIN)/uv pip compile pyproject.toml --extra dev --extra bench --python-version 3.11 \
 		-o requirements-bench.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --extra celery -c requirements.lock \
+		--python-version 3.11 -o requirements-celery.lock
 
 run: install  ## generate the demo market, run fusion_daily through Airflow, print the summary
 	$(BIN)/fusionloop demo --size $(SIZE) --days $(DAYS) --seed $(SEED)
@@ -48,8 +59,9 @@ test: install lint system-deps  ## everything but the tests on a running Airflow
 	$(BIN)/python -m pytest -m "not standalone"
 
 # The UI path, per-stage kills healed by Airflow's retries and a backfill, on
-# one `airflow standalone` (issue 9): slow, so apart from `make test`.
-test-e2e: install system-deps
+# one `airflow standalone` (issue 9), and a day on the CeleryExecutor (issue
+# 8, its own server): slow, so apart from `make test`.
+test-e2e: install celery-install system-deps
 	$(BIN)/python -m pytest -m standalone
 
 lint: install
@@ -67,7 +79,7 @@ airflow: install  ## the Airflow UI with fusion_daily loaded
 # from M; not run here): make bench
 # BENCH_SIZES=S,M,L.
 BENCH_SIZES ?= S,M
-bench: install  ## one day per market size, per stage, with and without Airflow -> BENCHMARKS.md
+bench: install celery-install  ## one day per market size, per stage, with and without Airflow -> BENCHMARKS.md
 	$(BIN)/python bench/day.py --sizes $(BENCH_SIZES)
 
 # The write-back tests start a throw-away PostgreSQL server and the KPI report

@@ -5,13 +5,14 @@
 For each size, in a fresh home under ``var/bench/<size>/``: generate the
 market's history, run its last day once (the initial load: every drop of the
 history is extracted, validated and loaded), step the market one day, then
-run that new day, the steady state being measured, three times: through
+run that new day, the steady state being measured, four times: through
 ``fusionloop run`` (the baseline: no orchestration), through
-``airflow dags test`` and through ``airflow standalone``'s scheduler (each an
-idempotent re-run of the same day, from the warehouse the first run started
-from, so it loads the same new drops). Each run records wall time and the
-peak RSS of the process and its children (for the scheduler: every Airflow
-process summed, sampled each second); each
+``airflow dags test``, through ``airflow standalone``'s scheduler and through
+the CeleryExecutor with one worker (each an idempotent re-run of the same
+day, from the warehouse the first run started from, so it loads the same new
+drops). Each run records wall time, its plan's hash and the peak RSS of the
+process and its children (for the scheduler: every Airflow process summed,
+sampled each second); each
 stage its own seconds, peak RSS and rows in and out (``out/<ds>/_stages``).
 Writes ``bench/results/scale.json`` and the table in ``BENCHMARKS.md``.
 """
@@ -19,6 +20,7 @@ Writes ``bench/results/scale.json`` and the table in ``BENCHMARKS.md``.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -112,13 +114,16 @@ def bench_size(size: str, save, market: Path | None = None) -> dict:
     result["initial_load"] = day_record(initial, home, LAST_HISTORY_DAY)
     save(result)
     result["step"] = measure([fusionloop, "step", "--ds", BENCH_DAY], env, log)
-    before_day = keep_warehouse(home)
+    # Each Airflow run of the same day starts from the warehouse this run
+    # starts from, so its incremental build has the same new drops to load
+    # (not a no-op re-run): one copy of it per Airflow run.
+    before_day, before_again, before_celery = (
+        keep_warehouse(home, name)
+        for name in ("before_day", "before_day_again", "before_day_celery")
+    )
     day = measure([*run, BENCH_DAY], env, log, may_fail=True)
     result["fusionloop_run"] = day_record(day, home, BENCH_DAY)
     save(result)
-    # The Airflow run of the same day starts from the same warehouse, so its
-    # incremental build has the same new drops to load (not a no-op re-run).
-    before_again = keep_warehouse(home, "before_day_again")
     restore_warehouse(home, before_day)
     subprocess.run(
         [str(BIN / "airflow"), "db", "migrate"],
@@ -136,16 +141,23 @@ def bench_size(size: str, save, market: Path | None = None) -> dict:
     restore_warehouse(home, before_again)
     result["airflow_scheduler"] = scheduler_day(home)
     save(result)
+    # And on the CeleryExecutor (docs/scale-out.md): the tasks on a worker.
+    restore_warehouse(home, before_celery)
+    result["airflow_celery"] = scheduler_day(home, celery=True)
+    save(result)
     return result
 
 
-def scheduler_day(home: Path) -> dict:
+def scheduler_day(home: Path, celery: bool = False) -> dict:
     """The bench day triggered on ``airflow standalone`` (LocalExecutor,
-    PostgreSQL metadata): the run's own start-to-end seconds and the peak of
-    the summed RSS of every Airflow process and task, sampled each second."""
+    PostgreSQL metadata), or with ``celery`` on the CeleryExecutor's parts and
+    one worker (broker and results in the same PostgreSQL): the run's own
+    start-to-end seconds and the peak of the summed RSS of every Airflow
+    process and task, sampled each second."""
+    airflow_home = home / ("airflow_celery" if celery else "airflow_scheduler")
     with (
         postgres.throwaway() as metadata_db,
-        airflow_server.running(home, home / "airflow_scheduler", metadata_db) as srv,
+        airflow_server.running(home, airflow_home, metadata_db, celery=celery) as srv,
     ):
         srv.login()
         srv.wait_for(f"/api/v2/dags/{airflow_server.DAG}")
@@ -219,8 +231,13 @@ def day_record(measured: dict, home: Path, ds: str) -> dict:
         [measured["peak_rss_mb"], *(s["peak_rss_mb"] or 0 for s in stages.values())]
     )
     build = home / "out" / ds / "warehouse_build.json"
+    plan = home / "out" / ds / "replenishment_plan.csv"
     return measured | {
         "peak_rss_mb": peak,
+        # the runs of one day compare their plans by this
+        "plan_sha256": hashlib.sha256(plan.read_bytes()).hexdigest()
+        if plan.exists()
+        else None,
         "load_average": load_average(),
         "stages": stages,
         "warehouse_build": json.loads(build.read_text()) if build.exists() else None,

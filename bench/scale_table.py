@@ -25,6 +25,14 @@ STAGES = [
 
 
 SOURCES = 6
+# The runs ``bench/day.py`` records per size, in the order it runs them.
+RUNS = (
+    "initial_load",
+    "fusionloop_run",
+    "airflow_dags_test",
+    "airflow_scheduler",
+    "airflow_celery",
+)
 
 
 def grouped(stages: dict) -> dict:
@@ -146,6 +154,12 @@ def _totals(results: dict, sizes: list[str]) -> list[str]:
             raise KeyError("a run stopped before its end: no share")
         return f"{1 - base['wall_s'] / af['wall_s']:.0%}"
 
+    def same_plan(r):
+        runs = [r[run] for run in RUNS[1:]]  # the initial load is another day
+        if any("note" in run or "plan_sha256" not in run for run in runs):
+            raise KeyError("a run stopped, or an older record: not compared")
+        return "yes" if len({run["plan_sha256"] for run in runs}) == 1 else "no"
+
     def build(r):
         done = r["fusionloop_run"]["warehouse_build"]
         return f"{done['mode']}, marts from {done['marts_since']}"
@@ -170,6 +184,15 @@ def _totals(results: dict, sizes: list[str]) -> list[str]:
             "day: airflow scheduler, peak MB (all processes summed)",
             lambda r: r["airflow_scheduler"]["peak_rss_mb"],
         ),
+        line(
+            "day: airflow scheduler + Celery worker (CeleryExecutor), s",
+            lambda r: r["airflow_celery"]["wall_s"],
+        ),
+        line(
+            "day: CeleryExecutor, peak MB (all processes summed)",
+            lambda r: r["airflow_celery"]["peak_rss_mb"],
+        ),
+        line("plan the same in every run of the day", same_plan),
         line("day: warehouse build", build),
         line("load average at the end", lambda r: r["fusionloop_run"]["load_average"]),
         line("initial load (all history), s", lambda r: r["initial_load"]["wall_s"]),
@@ -191,12 +214,7 @@ def _notes(results: dict, sizes: list[str]) -> list[str]:
     """What a size's runs say about themselves (a run stopped before its end)."""
     notes = []
     for size in sizes:
-        for run in (
-            "initial_load",
-            "fusionloop_run",
-            "airflow_dags_test",
-            "airflow_scheduler",
-        ):
+        for run in RUNS:
             record = results[size].get(run, {})
             if "note" not in record:
                 continue

@@ -2,6 +2,7 @@
 
     python -m pipeline.airflow_run [--ds D]     # one DAG run, then the summary
     python -m pipeline.airflow_run --standalone # airflow standalone on :8080
+    python -m pipeline.airflow_run --celery     # the same on the CeleryExecutor
 
 Uses ``AIRFLOW_HOME`` (default ``.airflow/`` in the repo, SQLite metadata DB
 there, apart from the pipeline's own files) and the repo's ``dags/`` folder.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -72,14 +74,23 @@ def prepare() -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--ds", help="run date (default: the demo market's last day)")
-    parser.add_argument(
-        "--standalone", action="store_true", help="start the Airflow UI"
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--standalone", action="store_true", help="start the Airflow UI")
+    mode.add_argument(
+        "--celery",
+        action="store_true",
+        help="start the Airflow UI with a Celery worker (PostgreSQL metadata DB)",
     )
     args = parser.parse_args(argv)
     settings = Settings.load()
+    if args.celery:  # fails before migrating
+        env = airflow_env() | celery_env(airflow_env())
+        require_celery_provider()
     prepare()
     if args.standalone:
         return standalone(settings)
+    if args.celery:
+        return celery(env)
     ds = args.ds or io.read_json(settings.sim_dir / "market.json")["last_day"]
     start = time.perf_counter()
     airflow(
@@ -118,6 +129,83 @@ def standalone(settings: Settings) -> int:
             # Ctrl-C reached `airflow standalone` too: let it stop its parts
             # (scheduler, DAG processor, ...) instead of killing it mid-way.
             continue
+
+
+# What a CeleryExecutor deployment runs (docs/scale-out.md, step 3), each part
+# on its own machine there; `--celery` starts them side by side on this one.
+CELERY_PARTS = (
+    ("api-server",),
+    ("scheduler",),
+    ("dag-processor",),
+    ("celery", "worker"),
+)
+
+
+def celery_env(env: dict) -> dict:
+    """The CeleryExecutor's settings on top of ``env`` (the environment).
+
+    Celery needs a metadata DB many processes write at once, so PostgreSQL.
+    The broker and the result backend default to that same database (kombu's
+    SQLAlchemy transport; Celery's database result backend), which needs no
+    other server: a deployment sets ``AIRFLOW__CELERY__BROKER_URL`` to its
+    Redis or RabbitMQ, which Celery recommends over a database broker.
+    """
+    url = env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "")
+    if not url.startswith("postgresql"):
+        raise SystemExit(
+            "--celery needs a PostgreSQL metadata database: set "
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=postgresql+psycopg://user@host/db "
+            f"(it is {url or 'unset, so SQLite'}; see docs/scale-out.md)"
+        )
+    return {
+        "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
+        "AIRFLOW__CELERY__BROKER_URL": env.get("AIRFLOW__CELERY__BROKER_URL")
+        or f"sqla+{url}",
+        # tasks a worker runs at once: sized like the LocalExecutor's slots
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": env.get(
+            "AIRFLOW__CELERY__WORKER_CONCURRENCY", env["AIRFLOW__CORE__PARALLELISM"]
+        ),
+    }
+
+
+def require_celery_provider() -> None:
+    """Exit with the make target to run when Airflow's Celery provider is missing
+    (``make install`` leaves it out; ``make celery-install`` adds it)."""
+    try:
+        import airflow.providers.celery  # noqa: F401
+    except ImportError:
+        raise SystemExit(
+            "--celery needs Airflow's Celery provider: make celery-install"
+        ) from None
+
+
+def celery(env: dict) -> int:
+    """Start the parts in ``CELERY_PARTS``; stop them all when one stops or on
+    Ctrl-C. Returns the exit code of the part that stopped first (0 on Ctrl-C).
+    """
+    airflow_bin = str(Path(sys.executable).parent / "airflow")
+    parts = [subprocess.Popen([airflow_bin, *part], env=env) for part in CELERY_PARTS]
+    code = 0
+    try:
+        while all(part.poll() is None for part in parts):
+            time.sleep(1)
+        name, code = next(
+            (" ".join(args), part.returncode)
+            for args, part in zip(CELERY_PARTS, parts, strict=True)
+            if part.returncode is not None
+        )
+        print(f"airflow {name} exited with {code}; stopping the others", flush=True)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C reached the whole process group: the parts stop too
+    for part in parts:
+        if part.poll() is None:
+            part.send_signal(signal.SIGTERM)
+    for part in parts:
+        try:
+            part.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            part.kill()
+    return code
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 
 ``running()`` starts ``python -m pipeline.airflow_run --standalone`` (API
 server, scheduler with the LocalExecutor, DAG processor, triggerer; metadata
-DB in SQLite in its own Airflow home, or in a PostgreSQL server) on a free
-port, in a process group of its own, and stops it on exit. ``Standalone``
+DB in SQLite in its own Airflow home, or in a PostgreSQL server), or with
+``celery=True`` its ``--celery`` (the CeleryExecutor's parts and a worker), on
+a free port, in a process group of its own, and stops it on exit. ``Standalone``
 then talks to it over the Airflow 3 REST API (token from ``/auth/token``):
 unpause ``fusion_daily``, trigger a day, wait for runs, read task instances,
 create a backfill. The end-to-end tests and ``bench/backfill.py`` start
@@ -210,14 +211,20 @@ def metadata_db_env(url: str) -> dict:
 
 @contextmanager
 def running(
-    fusion_home: Path, airflow_home: Path, metadata_db: str | None = None, **extra_env
+    fusion_home: Path,
+    airflow_home: Path,
+    metadata_db: str | None = None,
+    celery: bool = False,
+    **extra_env,
 ) -> Iterator[Standalone]:
     """``airflow standalone`` over ``fusion_home`` until the block ends.
 
     ``metadata_db``: SQLAlchemy URL of Airflow's metadata DB (a PostgreSQL
     server, e.g. ``pipeline.postgres.throwaway()``); default SQLite in
-    ``airflow_home``. ``extra_env``: more environment for every Airflow part
-    (and so every task), e.g. ``FUSION_PII_KEY`` or a fault switch.
+    ``airflow_home``. ``celery``: the CeleryExecutor's parts instead
+    (``python -m pipeline.airflow_run --celery``; needs ``metadata_db``).
+    ``extra_env``: more environment for every Airflow part (and so every
+    task), e.g. ``FUSION_PII_KEY`` or a fault switch.
     """
     port = free_port()
     env = airflow_env() | {
@@ -231,7 +238,12 @@ def running(
     airflow_home.mkdir(parents=True, exist_ok=True)
     with open(airflow_home / "standalone.log", "w") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "pipeline.airflow_run", "--standalone"],
+            [
+                sys.executable,
+                "-m",
+                "pipeline.airflow_run",
+                "--celery" if celery else "--standalone",
+            ],
             env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
