@@ -116,15 +116,12 @@ def bench_size(size: str, save, market: Path | None = None) -> dict:
     result["step"] = measure([fusionloop, "step", "--ds", BENCH_DAY], env, log)
     # Each Airflow run of the same day starts from the warehouse this run
     # starts from, so its incremental build has the same new drops to load
-    # (not a no-op re-run): one copy of it per Airflow run.
-    before_day, before_again, before_celery = (
-        keep_warehouse(home, name)
-        for name in ("before_day", "before_day_again", "before_day_celery")
-    )
+    # (not a no-op re-run): one copy, put back before each of them.
+    before_day = keep_warehouse(home)
     day = measure([*run, BENCH_DAY], env, log, may_fail=True)
     result["fusionloop_run"] = day_record(day, home, BENCH_DAY)
     save(result)
-    restore_warehouse(home, before_day)
+    restore_warehouse(home, before_day, keep=True)
     subprocess.run(
         [str(BIN / "airflow"), "db", "migrate"],
         env=env,
@@ -138,11 +135,11 @@ def bench_size(size: str, save, market: Path | None = None) -> dict:
     save(result)
     # Once more through the scheduler, where the mapped tasks (sources,
     # regions) run side by side as on a deployment.
-    restore_warehouse(home, before_again)
+    restore_warehouse(home, before_day, keep=True)
     result["airflow_scheduler"] = scheduler_day(home)
     save(result)
     # And on the CeleryExecutor (docs/scale-out.md): the tasks on a worker.
-    restore_warehouse(home, before_celery)
+    restore_warehouse(home, before_day)
     result["airflow_celery"] = scheduler_day(home, celery=True)
     save(result)
     return result
@@ -213,9 +210,14 @@ def keep_warehouse(home: Path, name: str = "before_day") -> Path | None:
     return kept
 
 
-def restore_warehouse(home: Path, kept: Path | None) -> None:
-    """Put the warehouse copied by ``keep_warehouse`` back in place."""
-    if kept is not None:
+def restore_warehouse(home: Path, kept: Path | None, keep: bool = False) -> None:
+    """Put the warehouse copied by ``keep_warehouse`` back in place; ``keep``:
+    as a copy, so the kept file serves once more."""
+    if kept is None:
+        return
+    if keep:
+        shutil.copyfile(kept, home / "warehouse.duckdb")
+    else:
         os.replace(kept, home / "warehouse.duckdb")
 
 

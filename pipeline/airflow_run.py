@@ -11,6 +11,7 @@ there, apart from the pipeline's own files) and the repo's ``dags/`` folder.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import os
 import signal
 import subprocess
@@ -142,7 +143,7 @@ CELERY_PARTS = (
 
 
 def celery_env(env: dict) -> dict:
-    """The CeleryExecutor's settings on top of ``env`` (the environment).
+    """The CeleryExecutor's settings to add to ``env`` (the environment).
 
     Celery needs a metadata DB many processes write at once, so PostgreSQL.
     The broker and the result backend default to that same database (kombu's
@@ -153,9 +154,10 @@ def celery_env(env: dict) -> dict:
     url = env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "")
     if not url.startswith("postgresql"):
         raise SystemExit(
-            "--celery needs a PostgreSQL metadata database: set "
-            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=postgresql+psycopg://user@host/db "
-            f"(it is {url or 'unset, so SQLite'}; see docs/scale-out.md)"
+            "--celery needs a PostgreSQL metadata database in the environment "
+            "variable AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=postgresql+psycopg://"
+            f"user@host/db (it is {url or 'unset'}; the broker is derived from it; "
+            "see docs/scale-out.md)"
         )
     return {
         "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
@@ -170,42 +172,76 @@ def celery_env(env: dict) -> dict:
 
 def require_celery_provider() -> None:
     """Exit with the make target to run when Airflow's Celery provider is missing
-    (``make install`` leaves it out; ``make celery-install`` adds it)."""
+    (``make install`` leaves it out; ``make celery-install`` adds it). Asks the
+    installed distributions, so this process never imports Airflow."""
     try:
-        import airflow.providers.celery  # noqa: F401
-    except ImportError:
+        importlib.metadata.version("apache-airflow-providers-celery")
+    except importlib.metadata.PackageNotFoundError:
         raise SystemExit(
             "--celery needs Airflow's Celery provider: make celery-install"
         ) from None
 
 
-def celery(env: dict) -> int:
-    """Start the parts in ``CELERY_PARTS``; stop them all when one stops or on
-    Ctrl-C. Returns the exit code of the part that stopped first (0 on Ctrl-C).
+STOP_S = 60  # a Celery worker's warm shutdown waits for its running tasks
+
+
+def celery(env: dict, commands: list[list[str]] | None = None) -> int:
+    """Run the CeleryExecutor's parts (``CELERY_PARTS``, or ``commands``) until
+    one of them stops, or Ctrl-C or SIGTERM stops them all.
+
+    Each part runs in a process group of its own, so what it started (a
+    worker's task processes) is stopped with it: SIGTERM to the part, then
+    after ``STOP_S`` SIGKILL to whatever is left of its group. Returns 0 when
+    stopped by a signal; a part that stops by itself is an error, so then its
+    exit status (1 if it exited 0, 128 + N if signal N killed it).
     """
     airflow_bin = str(Path(sys.executable).parent / "airflow")
-    parts = [subprocess.Popen([airflow_bin, *part], env=env) for part in CELERY_PARTS]
+    commands = commands or [[airflow_bin, *part] for part in CELERY_PARTS]
+    handlers = {
+        sig: signal.signal(sig, signal.default_int_handler)
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    parts = []
     code = 0
     try:
+        for command in commands:
+            parts.append(subprocess.Popen(command, env=env, process_group=0))
         while all(part.poll() is None for part in parts):
             time.sleep(1)
-        name, code = next(
-            (" ".join(args), part.returncode)
-            for args, part in zip(CELERY_PARTS, parts, strict=True)
-            if part.returncode is not None
+        command, status = next(
+            (c, p.returncode)
+            for c, p in zip(commands, parts, strict=True)
+            if p.returncode is not None
         )
-        print(f"airflow {name} exited with {code}; stopping the others", flush=True)
+        code = 128 - status if status < 0 else status or 1
+        print(f"{' '.join(command)} exited ({status}); stopping the others", flush=True)
     except KeyboardInterrupt:
-        pass  # Ctrl-C reached the whole process group: the parts stop too
+        pass
+    finally:
+        for sig in handlers:  # a second Ctrl-C does not cut the stop short
+            signal.signal(sig, signal.SIG_IGN)
+        _stop(parts)
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
+    return code
+
+
+def _stop(parts: list[subprocess.Popen]) -> None:
+    """SIGTERM each part, wait up to ``STOP_S``, then SIGKILL each part's group."""
     for part in parts:
         if part.poll() is None:
             part.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + STOP_S
     for part in parts:
         try:
-            part.wait(timeout=60)
+            part.wait(timeout=max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            part.kill()
-    return code
+            pass
+        try:
+            os.killpg(part.pid, signal.SIGKILL)  # the part, or what it left
+        except ProcessLookupError:
+            pass
+        part.wait()
 
 
 if __name__ == "__main__":

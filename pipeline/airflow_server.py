@@ -217,7 +217,8 @@ def running(
     celery: bool = False,
     **extra_env,
 ) -> Iterator[Standalone]:
-    """``airflow standalone`` over ``fusion_home`` until the block ends.
+    """Airflow over ``fusion_home`` until the block ends: ``airflow standalone``,
+    or the CeleryExecutor's parts.
 
     ``metadata_db``: SQLAlchemy URL of Airflow's metadata DB (a PostgreSQL
     server, e.g. ``pipeline.postgres.throwaway()``); default SQLite in
@@ -230,6 +231,8 @@ def running(
     env = airflow_env() | {
         "AIRFLOW_HOME": str(airflow_home),
         "AIRFLOW__API__PORT": str(port),
+        # the workers' log server (8793 by default): two servers side by side
+        "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(free_port()),
         "AIRFLOW__API__BASE_URL": f"http://localhost:{port}",
         "FUSION_HOME": str(fusion_home),
         **(metadata_db_env(metadata_db) if metadata_db else {}),
