@@ -156,9 +156,7 @@ def scheduler_day(home: Path, celery: bool = False) -> dict:
         postgres.throwaway() as metadata_db,
         airflow_server.running(home, airflow_home, metadata_db, celery=celery) as srv,
     ):
-        srv.login()
-        srv.wait_for(f"/api/v2/dags/{airflow_server.DAG}")
-        srv.unpause()  # also adds a run for today, which fails for want of data
+        srv.ready()
         with RssSampler(srv.process.pid) as rss:
             srv.trigger(BENCH_DAY, run_id=f"bench_{BENCH_DAY}")
             run = srv.wait_for_run(f"bench_{BENCH_DAY}", 3 * 3600)

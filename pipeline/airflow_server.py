@@ -102,6 +102,13 @@ class Standalone:
         body = {"username": "admin", "password": password}
         self.token = self.call("POST", "/auth/token", body)["access_token"]
 
+    def ready(self) -> None:
+        """Logged in, ``fusion_daily`` parsed and unpaused: ready for triggers.
+        Unpausing also starts a run for today, which fails for want of data."""
+        self.login()
+        self.wait_for(f"/api/v2/dags/{DAG}")
+        self.unpause()
+
     def unpause(self) -> None:
         """The scheduler starts no run of a paused DAG, backfill runs included."""
         self.call("PATCH", f"/api/v2/dags/{DAG}", {"is_paused": False})

@@ -102,9 +102,7 @@ def served(tmp_path_factory):
             FUSION_RETRY_DELAY_S="1",
         ) as server,
     ):
-        server.login()
-        server.wait_for(f"/api/v2/dags/{airflow_server.DAG}")
-        server.unpause()
+        server.ready()
         yield Served(settings, server, root / "fired")
 
 

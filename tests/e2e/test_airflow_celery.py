@@ -43,9 +43,7 @@ def celery_day(tmp_path_factory) -> dict:
             FUSION_PII_KEY=PII_KEY,
         ) as server,
     ):
-        server.login()
-        server.wait_for(f"/api/v2/dags/{airflow_server.DAG}")
-        server.unpause()
+        server.ready()
         server.trigger(DS, run_id=f"celery_{DS}")
         run = server.wait_for_run(f"celery_{DS}", RUN_S)
         tasks = server.task_instances(f"celery_{DS}")
