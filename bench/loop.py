@@ -109,6 +109,12 @@ def plot(daily: dict, size: str, days: int, seed: int) -> Path:
     return path
 
 
+def cell(fmt: str, value) -> str:
+    """A table cell; a figure the run did not record (the wall time of a run
+    collected from its daily KPIs) reads "not recorded", not "nan"."""
+    return "not recorded" if value != value else fmt.format(value)
+
+
 def table(result: dict) -> str:
     pol = result["policies"]
     names = [p for p in POLICIES if p in pol]
@@ -124,7 +130,7 @@ def table(result: dict) -> str:
     ]
     for label, key, fmt in ROWS:
         rows.append(
-            f"| {label} | " + " | ".join(fmt.format(pol[p][key]) for p in names) + " |"
+            f"| {label} | " + " | ".join(cell(fmt, pol[p][key]) for p in names) + " |"
         )
     r = result["ratios"]
     if r:
