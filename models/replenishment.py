@@ -259,6 +259,7 @@ def _order_variables(prob, inst: Instance, cfg: PlanConfig) -> dict:
         "order_row": oi,
         "order_day": ot + 1,
         "upper_units": upper[oi, ot] * pack[oi],  # big-M of each order, in units
+        "useful_units": bound[oi, ot],  # what it can bring that the plan needs
         "pack": pack,
         "binaries": int(np.count_nonzero(needs_binary)),
     }
@@ -429,18 +430,25 @@ def linear_order_eur_per_pack(pos, v: dict, cfg: PlanConfig) -> np.ndarray:
 
     Past the integer order days an order has no binary, so its fixed cost is
     charged per pack as order cost / lot units. The lot is the economic order
-    quantity, but never more than the order can usefully bring inside the
-    horizon (its big-M, ``upper_units``; both are at least the MOQ and a pack):
-    late in the horizon an order can only cover a few days, and spreading its
-    cost over a full economic lot made later orders look almost free, so the
-    plan put off today's order to a later day it then never placed.
+    quantity, but never more than the units the order can usefully bring
+    (``useful_units``: the protected demand from its arrival to the horizon's
+    end and the cover past it; at least one unit): late in the horizon an
+    order can only cover a few days, and spreading its cost over a full
+    economic lot made later orders look almost free, so the plan put off
+    today's order to a later day it then never placed. Not over the MOQ
+    either: a continuous order has no MOQ, so a slow mover whose MOQ is two
+    months of its demand could order half a unit a day later at 1/24 of the
+    order cost, and put off, day after day, the real order that costs all of
+    it (on M, 178 of the 200 SKUs out of stock with nothing on order at one
+    store on day 89 were left so).
     """
     eur_per_pack = np.zeros(len(v["packs"]))
     if cfg.order_cost_eur <= 0 or not cfg.integer or cfg.integer_order_days <= 0:
         return eur_per_pack
     k = np.flatnonzero(v["order_day"] > cfg.integer_order_days)
     rows = v["order_row"][k]
-    lot = np.minimum(economic_order_units(pos, cfg)[rows], v["upper_units"][k])
+    useful = np.maximum(v["useful_units"][k], 1.0)
+    lot = np.minimum(economic_order_units(pos, cfg)[rows], useful)
     eur_per_pack[k] = cfg.order_cost_eur * v["pack"][rows] / lot
     return eur_per_pack
 

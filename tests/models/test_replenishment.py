@@ -296,6 +296,28 @@ def test_a_late_orders_fixed_cost_is_spread_over_what_it_can_still_bring():
         assert cost[x] == pytest.approx(25.0 / max(useful, 1.0))
 
 
+def test_a_slow_movers_moq_order_is_not_put_off_to_a_cheap_continuous_day():
+    """0.5 units a day, none on hand, MOQ 24 in packs of 12, 2 days' lead: the
+    order on day 1 (integer, MOQ, 25 EUR) serves days 3-10, 4 units worth 20
+    EUR each. A continuous order on day 2 has no MOQ; charged 25 EUR over the
+    24-unit MOQ lot it would bring its 3.5 units for 3.6 EUR and lose one day
+    (10 EUR), beating day 1, and tomorrow's plan would put it off again. Over
+    the 3.5 units it can usefully bring it costs the whole 25 EUR, and the
+    MOQ is ordered today."""
+    pos = _position(on_hand_units=0, moq_units=24, case_pack_units=12)
+    cfg = PlanConfig(horizon_days=10, integer_order_days=1, tail_cover_days=0)
+    inst = make_instance(pos, _forecast(units=0.5), DS, cfg)
+    prob, v = build_model(inst, cfg)
+    for x, day in zip(v["packs"], v["order_day"], strict=True):
+        if day > 1:  # its useful units: demand from arrival (day + 2) to day 10
+            useful = 0.5 * (10 - (day + 2) + 1)
+            assert prob.objective[x] == pytest.approx(25.0 * 12 / max(useful, 1.0))
+    lines, report = solve_plan(pos, _forecast(units=0.5), DS, cfg)
+    assert report["status"] == "Optimal"
+    assert lines.order_date.tolist() == [pd.Timestamp("2026-02-01")]
+    assert lines.order_qty_units.tolist() == [24]
+
+
 def _slow_mover():
     """0.1 units a day, none on hand, packs of 6, 2 days' lead, 10-day horizon:
     an order on day 1 serves 0.8 units inside the horizon, worth 0.8 x 20 EUR
