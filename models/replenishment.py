@@ -431,8 +431,9 @@ def linear_order_eur_per_pack(pos, v: dict, cfg: PlanConfig) -> np.ndarray:
     Past the integer order days an order has no binary, so its fixed cost is
     charged per pack as order cost / lot units. The lot is the economic order
     quantity, but never more than the units the order can usefully bring
-    (``useful_units``: the protected demand from its arrival to the horizon's
-    end and the cover past it; at least one unit): late in the horizon an
+    (``useful_units``, ``order_bounds``: the protected demand from its arrival
+    to the horizon's end and the cover past it, no more than the horizon's
+    demand and cover less today's stock; at least one unit): late in the horizon an
     order can only cover a few days, and spreading its cost over a full
     economic lot made later orders look almost free, so the plan put off
     today's order to a later day it then never placed. Not over the MOQ
