@@ -258,7 +258,6 @@ def _order_variables(prob, inst: Instance, cfg: PlanConfig) -> dict:
         "placed": placed,
         "order_row": oi,
         "order_day": ot + 1,
-        "upper_units": upper[oi, ot] * pack[oi],  # big-M of each order, in units
         "useful_units": bound[oi, ot],  # what it can bring that the plan needs
         "pack": pack,
         "binaries": int(np.count_nonzero(needs_binary)),
