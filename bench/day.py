@@ -91,58 +91,116 @@ def load_average() -> str:
     return " ".join(f"{x:.1f}" for x in os.getloadavg())
 
 
-def bench_size(size: str, save, market: Path | None = None) -> dict:
-    """History, initial load, one more market day, the day run twice.
+def bench_size(
+    size: str, save, market: Path | None = None, earlier: dict | None = None
+) -> dict:
+    """History, initial load, one more market day, the day run four times.
 
     ``save`` is called with the result so far after each step: an M or L run
     takes long, and what it measured before a stop is kept. ``market``: a home
     holding an already generated market of this size (see ``copy_market``).
+    ``earlier``: the result saved by a run of this size that stopped (``save``
+    writes it); its home is reused and only the steps it did not finish are
+    run (see ``resumable``), so an L day can be measured over several sittings.
     """
     home = REPO / "var" / "bench" / size
-    shutil.rmtree(home, ignore_errors=True)
-    home.mkdir(parents=True)
     log = home / "bench.log"
     env = dict(
         os.environ, FUSION_HOME=str(home), AIRFLOW_HOME=str(home / "airflow_home")
     )
+    result = resumable(earlier, home)
+    if result is None:
+        shutil.rmtree(home, ignore_errors=True)
+        home.mkdir(parents=True)
+        run_id = f"{size}-{time.time_ns()}"
+        (home / RUN_ID_FILE).write_text(run_id)
+        result = {"size": size, "history_days": HISTORY_DAYS[size], "ds": BENCH_DAY}
+        result["run_id"] = run_id
+    else:
+        print(f"{size}: resuming after {', '.join(s for s in STEPS if s in result)}")
+
+    def step(name: str, measure_it) -> None:
+        if name not in result:
+            result[name] = measure_it()
+            save(result)
+
     fusionloop = str(BIN / "fusionloop")
-    result = {"size": size, "history_days": HISTORY_DAYS[size], "ds": BENCH_DAY}
-    result["generate"] = copy_market(size, home, log, market)
-    save(result)
     run = [fusionloop, "run", "--ds"]
-    initial = measure([*run, LAST_HISTORY_DAY], env, log, may_fail=True)
-    result["initial_load"] = day_record(initial, home, LAST_HISTORY_DAY)
-    save(result)
-    result["step"] = measure([fusionloop, "step", "--ds", BENCH_DAY], env, log)
-    # Each Airflow run of the same day starts from the warehouse this run
-    # starts from, so its incremental build has the same new drops to load
-    # (not a no-op re-run): one copy, put back before each of them.
+    step("generate", lambda: copy_market(size, home, log, market))
+    step(
+        "initial_load",
+        lambda: day_record(
+            measure([*run, LAST_HISTORY_DAY], env, log, may_fail=True),
+            home,
+            LAST_HISTORY_DAY,
+        ),
+    )
+    step("step", lambda: measure([fusionloop, "step", "--ds", BENCH_DAY], env, log))
+    # Each run of the bench day starts from the warehouse the first one starts
+    # from, so its incremental build has the same new drops to load (not a
+    # no-op re-run): one copy, put back before each of them (and before a run
+    # resumed after a stop, which may have left the warehouse half-built).
     before_day = keep_warehouse(home)
-    day = measure([*run, BENCH_DAY], env, log, may_fail=True)
-    result["fusionloop_run"] = day_record(day, home, BENCH_DAY)
-    save(result)
-    restore_warehouse(home, before_day, keep=True)
-    subprocess.run(
-        [str(BIN / "airflow"), "db", "migrate"],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    airflow = [sys.executable, "-m", "pipeline.airflow_run", "--ds", BENCH_DAY]
-    result["airflow_dags_test"] = day_record(
-        measure(airflow, env, log, may_fail=True), home, BENCH_DAY
-    )
-    save(result)
+
+    def day_run(cmd: list[str]) -> dict:
+        restore_warehouse(home, before_day, keep=True)
+        return day_record(measure(cmd, env, log, may_fail=True), home, BENCH_DAY)
+
+    def dags_test() -> dict:
+        subprocess.run(
+            [str(BIN / "airflow"), "db", "migrate"],
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        airflow = [sys.executable, "-m", "pipeline.airflow_run", "--ds", BENCH_DAY]
+        return day_run(airflow)
+
+    def scheduler(celery: bool) -> dict:
+        restore_warehouse(home, before_day, keep=True)
+        return scheduler_day(home, celery=celery)
+
+    step("fusionloop_run", lambda: day_run([*run, BENCH_DAY]))
+    step("airflow_dags_test", dags_test)
     # Once more through the scheduler, where the mapped tasks (sources,
     # regions) run side by side as on a deployment.
-    restore_warehouse(home, before_day, keep=True)
-    result["airflow_scheduler"] = scheduler_day(home)
-    save(result)
+    step("airflow_scheduler", lambda: scheduler(celery=False))
     # And on the CeleryExecutor (docs/scale-out.md): the tasks on a worker.
+    step("airflow_celery", lambda: scheduler(celery=True))
     restore_warehouse(home, before_day)
-    result["airflow_celery"] = scheduler_day(home, celery=True)
-    save(result)
     return result
+
+
+# What bench_size measures, in order: a resumed run skips those it has.
+STEPS = (
+    "generate",
+    "initial_load",
+    "step",
+    "fusionloop_run",
+    "airflow_dags_test",
+    "airflow_scheduler",
+    "airflow_celery",
+)
+# Names a bench home with the run that made it, so a resumed run is sure the
+# home on disk is the one its saved steps were measured in.
+RUN_ID_FILE = "bench_run_id"
+
+
+def resumable(earlier: dict | None, home: Path) -> dict | None:
+    """What a stopped run measured, if it can go on in ``home``; else None.
+
+    Only after the initial load (before it there is nothing worth keeping: the
+    market is cached, see ``copy_market``) and only in the home that run made.
+    A step that was under way when it stopped is run again from its start.
+    """
+    if not earlier or "initial_load" not in earlier or earlier.get("ds") != BENCH_DAY:
+        return None
+    marker = home / RUN_ID_FILE
+    if not marker.exists() or marker.read_text() != earlier.get("run_id"):
+        return None
+    if "note" in earlier["initial_load"]:  # it failed or hit the time limit
+        return None
+    return {k: v for k, v in earlier.items() if k != "machine"}
 
 
 def scheduler_day(home: Path, celery: bool = False) -> dict:
@@ -199,12 +257,17 @@ class RssSampler:
 
 def keep_warehouse(home: Path, name: str = "before_day") -> Path | None:
     """Copy the warehouse aside as ``warehouse.<name>.duckdb`` (None if there is
-    none yet)."""
+    none yet); a copy already there is kept, not overwritten (a resumed run's
+    warehouse may be half-built)."""
     warehouse = home / "warehouse.duckdb"
+    kept = home / f"warehouse.{name}.duckdb"
+    if kept.exists():
+        return kept
     if not warehouse.exists():
         return None
-    kept = home / f"warehouse.{name}.duckdb"
-    shutil.copyfile(warehouse, kept)
+    partial = kept.with_suffix(".partial")  # whole or absent, if stopped here
+    shutil.copyfile(warehouse, partial)
+    os.replace(partial, kept)
     return kept
 
 
@@ -347,6 +410,12 @@ def main() -> int:
         default=0,
         help="stop a pipeline run after this long and record how far it got",
     )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="go on with a size's stopped run in its home: run only the steps "
+        "scale.json does not have yet",
+    )
     args = parser.parse_args()
     global RUN_TIMEOUT_S
     RUN_TIMEOUT_S = round(args.run_timeout_min * 60)
@@ -359,7 +428,8 @@ def main() -> int:
             done[size] = result | {"machine": machine}
             out.write_text(json.dumps(done, indent=2) + "\n")
 
-        bench_size(size, save, args.market)
+        earlier = done.get(size) if args.resume else None
+        bench_size(size, save, args.market, earlier)
     text = render(done)
     write_section(text)
     print(text)

@@ -1,0 +1,104 @@
+"""bench/day.py --resume: an L day measured over several sittings.
+
+The runners are replaced by stand-ins that record what ran and change the
+warehouse the way a run does; what is tested is which steps a resumed run
+measures again and which warehouse each run starts from.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+import day  # noqa: E402
+
+
+class Stop(Exception):
+    """The session ending under a long step."""
+
+
+@pytest.fixture
+def bench(tmp_path, monkeypatch):
+    monkeypatch.setattr(day, "REPO", tmp_path)
+    home = tmp_path / "var" / "bench" / "XS"
+    ran, seen, stop_at = [], [], set()
+
+    def pipeline_run(cmd, env, log, may_fail=False):
+        name = " ".join(cmd[-3:])
+        ran.append(name)
+        warehouse = home / "warehouse.duckdb"
+        seen.append(warehouse.read_text() if warehouse.exists() else None)
+        if name in stop_at:
+            warehouse.write_text("half-built")
+            raise Stop(name)
+        warehouse.write_text(f"after {name}")
+        return {"wall_s": 1.0, "peak_rss_mb": 10}
+
+    def scheduler_day(home_, celery=False):
+        name = "celery" if celery else "scheduler"
+        ran.append(name)
+        seen.append((home_ / "warehouse.duckdb").read_text())
+        if name in stop_at:
+            raise Stop(name)
+        (home_ / "warehouse.duckdb").write_text(f"after {name}")
+        return {"wall_s": 2.0, "peak_rss_mb": 20}
+
+    monkeypatch.setattr(day, "measure", pipeline_run)
+    monkeypatch.setattr(day, "scheduler_day", scheduler_day)
+    monkeypatch.setattr(day, "copy_market", lambda *a: {"wall_s": 0.5})
+    monkeypatch.setattr(day, "day_record", lambda measured, h, ds: measured)
+    monkeypatch.setattr(day.subprocess, "run", lambda *a, **k: None)
+    saved = {}
+
+    def save(result):
+        saved.clear()
+        saved.update(result, machine="2 cores")
+
+    return ran, seen, stop_at, saved, save
+
+
+def test_a_stopped_day_goes_on_from_the_step_it_stopped_in(bench):
+    ran, seen, stop_at, saved, save = bench
+    stop_at.add("scheduler")
+    with pytest.raises(Stop):
+        day.bench_size("XS", save)
+    assert [s for s in day.STEPS if s in saved] == list(day.STEPS[:5])
+    first, first_seen = list(ran), list(seen)
+
+    ran.clear(), seen.clear(), stop_at.clear()
+    result = day.bench_size("XS", save, earlier=dict(saved))
+    # only the two scheduler runs: the measured steps are not run again
+    assert ran == ["scheduler", "celery"]
+    # each starts from the warehouse the first bench-day run started from,
+    # not from the one the stopped run left
+    before_day = first_seen[first.index("run --ds 2026-02-01")]
+    assert before_day == "after step --ds 2026-02-01" and seen == [before_day] * 2
+    assert all(s in result for s in day.STEPS)
+    assert result["airflow_dags_test"] == {"wall_s": 1.0, "peak_rss_mb": 10}
+    assert first[:2] == ["run --ds 2026-01-31", "step --ds 2026-02-01"]
+
+
+def test_a_stop_in_the_initial_load_starts_the_size_again(bench):
+    ran, seen, stop_at, saved, save = bench
+    stop_at.add("run --ds 2026-01-31")
+    with pytest.raises(Stop):
+        day.bench_size("XS", save)
+    assert "initial_load" not in saved
+    ran.clear(), stop_at.clear()
+    day.bench_size("XS", save, earlier=dict(saved))
+    assert ran[0] == "run --ds 2026-01-31" and len(ran) == 6
+    assert seen[len(seen) - 6] is None  # a fresh home, not the half-built one
+
+
+def test_a_saved_result_from_another_home_is_not_resumed(bench, tmp_path):
+    ran, seen, stop_at, saved, save = bench
+    stop_at.add("celery")
+    with pytest.raises(Stop):
+        day.bench_size("XS", save)
+    (tmp_path / "var" / "bench" / "XS" / day.RUN_ID_FILE).write_text("another run")
+    ran.clear(), stop_at.clear()
+    day.bench_size("XS", save, earlier=dict(saved))
+    assert len(ran) == 6  # everything measured again, in a fresh home
