@@ -75,12 +75,14 @@ airflow: install  ## the Airflow UI with fusion_daily loaded
 # Scale tiers (issue 8): one day per market size, per stage, with and without
 # Airflow (dags test, and the scheduler on a throw-away PostgreSQL). M takes
 # about 30 minutes here (6 generating 730 days, 12 loading them, then the day
-# three ways); L is opt-in and needs over 100 GB of free disk (estimated
-# from M; not run here): make bench
-# BENCH_SIZES=S,M,L.
+# four ways); L is opt-in (make bench BENCH_SIZES=L), takes hours (its
+# generation alone 35-95 min) and needs about 60 GB of free disk (estimated
+# from M's warehouse; see BENCHMARKS.md, "Scale tiers").
+# BENCH_ARGS=--resume goes on with a size's stopped run (an L day spans sittings).
 BENCH_SIZES ?= S,M
+BENCH_ARGS ?=
 bench: install celery-install  ## one day per market size, per stage, with and without Airflow -> BENCHMARKS.md
-	$(BIN)/python bench/day.py --sizes $(BENCH_SIZES)
+	$(BIN)/python bench/day.py --sizes $(BENCH_SIZES) $(BENCH_ARGS)
 
 # The write-back tests start a throw-away PostgreSQL server and the KPI report
 # test opens the report in headless Chromium: Debian's packages, installed only
