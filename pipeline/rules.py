@@ -51,6 +51,10 @@ def run_suite(typed: pd.DataFrame, src: Source, params: dict):
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    # GX sets this module's logger to INFO on import, so the level set on
+    # "great_expectations" (pipeline/cli.py) does not reach it, and every
+    # drop logged "Created temporary directory ... for ephemeral docs site".
+    logging.getLogger(ProgressBarsConfig.__module__).setLevel(logging.WARNING)
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     asset = context.data_sources.add_pandas(src.name).add_dataframe_asset(src.name)
