@@ -3,6 +3,7 @@
     python -m pipeline.airflow_run [--ds D]     # one DAG run, then the summary
     python -m pipeline.airflow_run --standalone # airflow standalone on :8080
     python -m pipeline.airflow_run --celery     # the same on the CeleryExecutor
+    python -m pipeline.airflow_run --celery --celery-workers 2  # two workers
 
 Uses ``AIRFLOW_HOME`` (default ``.airflow/`` in the repo, SQLite metadata DB
 there, apart from the pipeline's own files) and the repo's ``dags/`` folder.
@@ -82,16 +83,28 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="start the Airflow UI with a Celery worker (PostgreSQL metadata DB)",
     )
+    parser.add_argument(
+        "--celery-workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="with --celery: start N workers (default 1), the tasks a worker "
+        "runs at once split between them",
+    )
     args = parser.parse_args(argv)
+    if args.celery_workers < 1 or (args.celery_workers > 1 and not args.celery):
+        parser.error("--celery-workers N takes N >= 1, and only with --celery")
     settings = Settings.load()
     if args.celery:  # fails before migrating
-        env = airflow_env() | celery_env(airflow_env())
+        env = airflow_env() | celery_env(airflow_env(), args.celery_workers)
         require_celery_provider()
     prepare()
     if args.standalone:
         return standalone(settings)
     if args.celery:
-        return celery(env)
+        queue = env.get("AIRFLOW__OPERATORS__DEFAULT_QUEUE", "default")
+        create_broker_queue(env["AIRFLOW__CELERY__BROKER_URL"], queue)
+        return celery(env, celery_commands(args.celery_workers))
     ds = args.ds or io.read_json(settings.sim_dir / "market.json")["last_day"]
     start = time.perf_counter()
     airflow(
@@ -142,7 +155,20 @@ CELERY_PARTS = (
 )
 
 
-def celery_env(env: dict) -> dict:
+def celery_commands(workers: int = 1) -> list[list[str]]:
+    """The command of each part in ``CELERY_PARTS``, with ``workers`` Celery
+    workers: each named ``worker<i>@<host>`` (Celery's node name, which must
+    differ between workers on one machine), the first serving the task logs
+    for all of them (they write the same log folder here)."""
+    airflow_bin = str(Path(sys.executable).parent / "airflow")
+    commands = [[airflow_bin, *p] for p in CELERY_PARTS if p != ("celery", "worker")]
+    for i in range(workers):
+        worker = [airflow_bin, "celery", "worker", "--celery-hostname", f"worker{i}@%h"]
+        commands.append(worker + (["--skip-serve-logs"] if i else []))
+    return commands
+
+
+def celery_env(env: dict, workers: int = 1) -> dict:
     """The CeleryExecutor's settings to add to ``env`` (the environment).
 
     Celery needs a metadata DB many processes write at once, so PostgreSQL.
@@ -150,6 +176,9 @@ def celery_env(env: dict) -> dict:
     SQLAlchemy transport; Celery's database result backend), which needs no
     other server: a deployment sets ``AIRFLOW__CELERY__BROKER_URL`` to its
     Redis or RabbitMQ, which Celery recommends over a database broker.
+    ``workers``: the tasks a worker runs at once default to the LocalExecutor's
+    slots split between them. Celery's extended results record which worker
+    ran each task try (``celery_taskmeta.worker``).
     """
     url = env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "")
     if not url.startswith("postgresql"):
@@ -163,11 +192,29 @@ def celery_env(env: dict) -> dict:
         "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
         "AIRFLOW__CELERY__BROKER_URL": env.get("AIRFLOW__CELERY__BROKER_URL")
         or f"sqla+{url}",
-        # tasks a worker runs at once: sized like the LocalExecutor's slots
+        # tasks a worker runs at once: the LocalExecutor's slots, split
         "AIRFLOW__CELERY__WORKER_CONCURRENCY": env.get(
-            "AIRFLOW__CELERY__WORKER_CONCURRENCY", env["AIRFLOW__CORE__PARALLELISM"]
+            "AIRFLOW__CELERY__WORKER_CONCURRENCY",
+            str(max(1, int(env["AIRFLOW__CORE__PARALLELISM"]) // workers)),
+        ),
+        "AIRFLOW__CELERY__EXTRA_CELERY_CONFIG": env.get(
+            "AIRFLOW__CELERY__EXTRA_CELERY_CONFIG", '{"result_extended": true}'
         ),
     }
+
+
+def create_broker_queue(broker_url: str, queue: str) -> None:
+    """Create a database broker's tables and the workers' queue (kombu's
+    SQLAlchemy transport) before the workers start: each worker creates them
+    on first use, and two doing so at once collide in PostgreSQL (the table's
+    ``queue_id_sequence`` or the queue's row already exists) and one exits.
+    A Redis or RabbitMQ broker needs nothing."""
+    if not broker_url.startswith("sqla+"):
+        return
+    from kombu import Connection, Queue
+
+    with Connection(broker_url) as connection:
+        Queue(queue, channel=connection.default_channel).declare()
 
 
 def require_celery_provider() -> None:
@@ -195,8 +242,7 @@ def celery(env: dict, commands: list[list[str]] | None = None) -> int:
     stopped by a signal; a part that stops by itself is an error, so then its
     exit status (1 if it exited 0, 128 + N if signal N killed it).
     """
-    airflow_bin = str(Path(sys.executable).parent / "airflow")
-    commands = commands or [[airflow_bin, *part] for part in CELERY_PARTS]
+    commands = commands or celery_commands()
     handlers = {
         sig: signal.signal(sig, signal.default_int_handler)
         for sig in (signal.SIGINT, signal.SIGTERM)

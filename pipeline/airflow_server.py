@@ -222,6 +222,7 @@ def running(
     airflow_home: Path,
     metadata_db: str | None = None,
     celery: bool = False,
+    celery_workers: int = 1,
     **extra_env,
 ) -> Iterator[Standalone]:
     """Airflow over ``fusion_home`` until the block ends: ``airflow standalone``,
@@ -230,7 +231,8 @@ def running(
     ``metadata_db``: SQLAlchemy URL of Airflow's metadata DB (a PostgreSQL
     server, e.g. ``pipeline.postgres.throwaway()``); default SQLite in
     ``airflow_home``. ``celery``: the CeleryExecutor's parts instead
-    (``python -m pipeline.airflow_run --celery``; needs ``metadata_db``).
+    (``python -m pipeline.airflow_run --celery``; needs ``metadata_db``),
+    with ``celery_workers`` workers.
     ``extra_env``: more environment for every Airflow part (and so every
     task), e.g. ``FUSION_PII_KEY`` or a fault switch.
     """
@@ -252,7 +254,11 @@ def running(
                 sys.executable,
                 "-m",
                 "pipeline.airflow_run",
-                "--celery" if celery else "--standalone",
+                *(
+                    ["--celery", "--celery-workers", str(celery_workers)]
+                    if celery
+                    else ["--standalone"]
+                ),
             ],
             env=env,
             stdout=log,

@@ -1,17 +1,19 @@
 """A day through Airflow's CeleryExecutor, as docs/scale-out.md deploys it.
 
-``python -m pipeline.airflow_run --celery`` starts the API server, the
-scheduler, the DAG processor and a Celery worker with the CeleryExecutor, on
-a throw-away PostgreSQL server that is Airflow's metadata DB, Celery's broker
-(kombu's SQLAlchemy transport) and its result backend. A day triggered over
-REST runs every task, mapped ones included, on the worker; the outputs equal
-the same day run without Airflow on a copy of the market. Nothing is mocked.
+``python -m pipeline.airflow_run --celery --celery-workers 2`` starts the API
+server, the scheduler, the DAG processor and two Celery workers with the
+CeleryExecutor, on a throw-away PostgreSQL server that is Airflow's metadata
+DB, Celery's broker (kombu's SQLAlchemy transport) and its result backend. A
+day triggered over REST runs every task, mapped ones included, on the workers,
+both of them taking tasks from the queue; the outputs equal the same day run
+without Airflow on a copy of the market. Nothing is mocked.
 Its own server, not the shared ``served`` one (that one is the LocalExecutor).
 """
 
 from __future__ import annotations
 
 import shutil
+import time
 
 import psycopg
 import pytest
@@ -22,6 +24,7 @@ from pipeline.settings import Settings
 DS = "2026-01-31"
 PII_KEY = "e2e-celery"
 RUN_S = 1200
+WORKERS = 2
 
 
 @pytest.fixture(scope="module")
@@ -40,10 +43,12 @@ def celery_day(tmp_path_factory) -> dict:
             root / "airflow",
             metadata_db,
             celery=True,
+            celery_workers=WORKERS,
             FUSION_PII_KEY=PII_KEY,
         ) as server,
     ):
         server.ready()
+        wait_for_workers(server.log_path, WORKERS)
         server.trigger(DS, run_id=f"celery_{DS}")
         run = server.wait_for_run(f"celery_{DS}", RUN_S)
         tasks = server.task_instances(f"celery_{DS}")
@@ -61,6 +66,13 @@ def celery_day(tmp_path_factory) -> dict:
                     "select status, count(*) from celery_taskmeta group by status"
                 ).fetchall()
             )
+            # Celery's extended results name the worker of each task try
+            by_worker = dict(
+                db.execute(
+                    "select split_part(worker, '@', 1), count(*) "
+                    "from celery_taskmeta group by 1"
+                ).fetchall()
+            )
         log = server.log_path.read_text()
     report = io.read_json(settings.out_dir(DS) / "run_report.json")
     return {
@@ -68,6 +80,7 @@ def celery_day(tmp_path_factory) -> dict:
         "tasks": tasks,
         "tries_of_every_run": sum(t["try_number"] for t in every_run),
         "celery_results": results,
+        "by_worker": by_worker,
         "log": log,
         "clean": fingerprint.day(clean, DS, version, copied_from=settings.fusion_home),
         "by_celery": fingerprint.day(settings, DS, report["forecast"]["model_version"]),
@@ -88,7 +101,24 @@ def test_every_task_of_the_day_ran_on_the_celery_worker(celery_day):
         sum(celery_day["celery_results"].values()) == celery_day["tries_of_every_run"]
     )
     assert {t["try_number"] for t in tasks} == {1}
-    assert "celery@" in celery_day["log"]  # the worker's banner: it did start
+    # both workers took tasks from the queue: the scale-out is real
+    assert set(celery_day["by_worker"]) == {"worker0", "worker1"}, celery_day[
+        "by_worker"
+    ]
+    assert sum(celery_day["by_worker"].values()) == celery_day["tries_of_every_run"]
+
+
+def wait_for_workers(log_path, workers: int, seconds: float = 300) -> None:
+    """Until each worker's "ready" line is in the log: a task queued before a
+    worker is up goes to the others, and the day could run on one alone."""
+    deadline = time.monotonic() + seconds
+    names = [f"worker{i}@" for i in range(workers)]
+    while time.monotonic() < deadline:
+        lines = log_path.read_text().splitlines()
+        if all(any(n in line and "ready" in line for line in lines) for n in names):
+            return
+        time.sleep(2)
+    raise AssertionError(f"not every worker of {names} ready in {seconds} s")
 
 
 @pytest.mark.standalone

@@ -14,7 +14,13 @@ import psutil
 import pytest
 
 from pipeline import airflow_run
-from pipeline.airflow_run import celery, celery_env, require_celery_provider
+from pipeline.airflow_run import (
+    CELERY_PARTS,
+    celery,
+    celery_commands,
+    celery_env,
+    require_celery_provider,
+)
 
 PG = "postgresql+psycopg://airflow@db-host:5432/airflow"
 
@@ -34,6 +40,7 @@ def test_celery_brokers_through_the_metadata_db_unless_told_otherwise():
         "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
         "AIRFLOW__CELERY__BROKER_URL": f"sqla+{PG}",
         "AIRFLOW__CELERY__WORKER_CONCURRENCY": "4",
+        "AIRFLOW__CELERY__EXTRA_CELERY_CONFIG": '{"result_extended": true}',
     }
     own = env | {
         "AIRFLOW__CELERY__BROKER_URL": "redis://broker-host:6379/0",
@@ -43,6 +50,30 @@ def test_celery_brokers_through_the_metadata_db_unless_told_otherwise():
         celery_env(own)["AIRFLOW__CELERY__BROKER_URL"] == "redis://broker-host:6379/0"
     )
     assert celery_env(own)["AIRFLOW__CELERY__WORKER_CONCURRENCY"] == "8"
+
+
+def test_several_workers_split_the_slots_and_have_names_of_their_own():
+    env = {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": PG, "AIRFLOW__CORE__PARALLELISM": "4"}
+    assert celery_env(env, workers=2)["AIRFLOW__CELERY__WORKER_CONCURRENCY"] == "2"
+    assert celery_env(env, workers=8)["AIRFLOW__CELERY__WORKER_CONCURRENCY"] == "1"
+    workers = [c[1:] for c in celery_commands(3) if c[1:3] == ["celery", "worker"]]
+    names = [w[w.index("--celery-hostname") + 1] for w in workers]
+    assert names == ["worker0@%h", "worker1@%h", "worker2@%h"]
+    # one log server per machine: the first worker's
+    assert ["--skip-serve-logs" in w for w in workers] == [False, True, True]
+    others = [c[1:] for c in celery_commands(3) if c[1:3] != ["celery", "worker"]]
+    assert others == [list(p) for p in CELERY_PARTS if p != ("celery", "worker")]
+
+
+@pytest.mark.parametrize(
+    "argv", [["--celery-workers", "2"], ["--celery", "--celery-workers", "0"]]
+)
+def test_celery_workers_needs_celery_and_at_least_one(argv, capsys):
+    with pytest.raises(SystemExit):
+        airflow_run.main(argv)
+    assert "--celery-workers N takes N >= 1, and only with --celery" in (
+        capsys.readouterr().err
+    )
 
 
 def test_without_the_celery_provider_it_names_the_make_target(monkeypatch):
