@@ -24,6 +24,7 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -116,6 +117,8 @@ def bench_size(
         (home / RUN_ID_FILE).write_text(run_id)
         result = {"size": size, "history_days": HISTORY_DAYS[size], "ds": BENCH_DAY}
         result["run_id"] = run_id
+    elif all(step in result for step in STEPS):
+        return result  # nothing left to measure (and no warehouse to copy)
     else:
         print(f"{size}: resuming after {', '.join(s for s in STEPS if s in result)}")
 
@@ -135,7 +138,7 @@ def bench_size(
             LAST_HISTORY_DAY,
         ),
     )
-    step("step", lambda: measure([fusionloop, "step", "--ds", BENCH_DAY], env, log))
+    step("step", lambda: market_step(home, env, log))
     # Each run of the bench day starts from the warehouse the first one starts
     # from, so its incremental build has the same new drops to load (not a
     # no-op re-run): one copy, put back before each of them (and before a run
@@ -144,6 +147,7 @@ def bench_size(
 
     def day_run(cmd: list[str]) -> dict:
         restore_warehouse(home, before_day, keep=True)
+        forget_day_outputs(home)
         return day_record(measure(cmd, env, log, may_fail=True), home, BENCH_DAY)
 
     def dags_test() -> dict:
@@ -158,6 +162,7 @@ def bench_size(
 
     def scheduler(celery: bool) -> dict:
         restore_warehouse(home, before_day, keep=True)
+        forget_day_outputs(home)
         return scheduler_day(home, celery=celery)
 
     step("fusionloop_run", lambda: day_run([*run, BENCH_DAY]))
@@ -184,6 +189,25 @@ STEPS = (
 # Names a bench home with the run that made it, so a resumed run is sure the
 # home on disk is the one its saved steps were measured in.
 RUN_ID_FILE = "bench_run_id"
+
+
+def market_step(home: Path, env: dict, log: Path) -> dict:
+    """``fusionloop step`` to the bench day, unless a run stopped after it did
+    (a market steps each day once; it refuses a second)."""
+    from pipeline.market.state import MarketState
+
+    if f"{MarketState.load(home / 'sim').last_day:%Y-%m-%d}" == BENCH_DAY:
+        return {"note": "stepped before a stop; not measured"}
+    return measure([str(BIN / "fusionloop"), "step", "--ds", BENCH_DAY], env, log)
+
+
+def forget_day_outputs(home: Path) -> None:
+    """Remove what ``day_record`` reads of the bench day, so a run that fails
+    part-way is not recorded with an earlier run's stages or plan."""
+    out = home / "out" / BENCH_DAY
+    shutil.rmtree(out / "_stages", ignore_errors=True)
+    for name in ("replenishment_plan.csv", "warehouse_build.json"):
+        (out / name).unlink(missing_ok=True)
 
 
 def resumable(earlier: dict | None, home: Path) -> dict | None:
@@ -417,6 +441,11 @@ def main() -> int:
         "scale.json does not have yet",
     )
     args = parser.parse_args()
+    # A stop by SIGTERM or a closed terminal unwinds like Ctrl-C, so the
+    # Airflow servers and their PostgreSQL are stopped, not left running the
+    # day in a home a later --resume puts another warehouse into.
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _exit_on_signal)
     global RUN_TIMEOUT_S
     RUN_TIMEOUT_S = round(args.run_timeout_min * 60)
     out = REPO / "bench" / "results" / "scale.json"
@@ -434,6 +463,10 @@ def main() -> int:
     write_section(text)
     print(text)
     return 0
+
+
+def _exit_on_signal(signum, frame) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _memory_gb() -> int:

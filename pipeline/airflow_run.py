@@ -177,8 +177,7 @@ def celery_env(env: dict, workers: int = 1) -> dict:
     other server: a deployment sets ``AIRFLOW__CELERY__BROKER_URL`` to its
     Redis or RabbitMQ, which Celery recommends over a database broker.
     ``workers``: the tasks a worker runs at once default to the LocalExecutor's
-    slots split between them. Celery's extended results record which worker
-    ran each task try (``celery_taskmeta.worker``).
+    slots split between them.
     """
     url = env.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "")
     if not url.startswith("postgresql"):
@@ -188,19 +187,22 @@ def celery_env(env: dict, workers: int = 1) -> dict:
             f"user@host/db (it is {url or 'unset'}; the broker is derived from it; "
             "see docs/scale-out.md)"
         )
+    slots = env["AIRFLOW__CORE__PARALLELISM"]
     return {
         "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
         "AIRFLOW__CELERY__BROKER_URL": env.get("AIRFLOW__CELERY__BROKER_URL")
         or f"sqla+{url}",
         # tasks a worker runs at once: the LocalExecutor's slots, split
         "AIRFLOW__CELERY__WORKER_CONCURRENCY": env.get(
-            "AIRFLOW__CELERY__WORKER_CONCURRENCY",
-            str(max(1, int(env["AIRFLOW__CORE__PARALLELISM"]) // workers)),
-        ),
-        "AIRFLOW__CELERY__EXTRA_CELERY_CONFIG": env.get(
-            "AIRFLOW__CELERY__EXTRA_CELERY_CONFIG", '{"result_extended": true}'
+            "AIRFLOW__CELERY__WORKER_CONCURRENCY", _split(slots, workers)
         ),
     }
+
+
+def _split(slots: str, workers: int) -> str:
+    """``slots`` shared by ``workers``, each at least one (0 stays Celery's
+    own default, a slot per CPU)."""
+    return str(max(1, int(slots) // workers)) if int(slots) else slots
 
 
 def create_broker_queue(broker_url: str, queue: str) -> None:
@@ -208,7 +210,10 @@ def create_broker_queue(broker_url: str, queue: str) -> None:
     SQLAlchemy transport) before the workers start: each worker creates them
     on first use, and two doing so at once collide in PostgreSQL (the table's
     ``queue_id_sequence`` or the queue's row already exists) and one exits.
-    A Redis or RabbitMQ broker needs nothing."""
+    A Redis or RabbitMQ broker needs nothing. ``queue``: Airflow's default
+    queue, read from the environment only (this process does not import
+    Airflow), so a ``default_queue`` set in ``airflow.cfg`` alone is not the
+    one created here."""
     if not broker_url.startswith("sqla+"):
         return
     from kombu import Connection, Queue
@@ -233,8 +238,8 @@ STOP_S = 60  # a Celery worker's warm shutdown waits for its running tasks
 
 
 def celery(env: dict, commands: list[list[str]] | None = None) -> int:
-    """Run the CeleryExecutor's parts (``CELERY_PARTS``, or ``commands``) until
-    one of them stops, or Ctrl-C or SIGTERM stops them all.
+    """Run the CeleryExecutor's parts (``celery_commands()``, or ``commands``)
+    until one of them stops, or Ctrl-C or SIGTERM stops them all.
 
     Each part runs in a process group of its own, so what it started (a
     worker's task processes) is stopped with it: SIGTERM to the part, then

@@ -26,11 +26,17 @@ def bench(tmp_path, monkeypatch):
     home = tmp_path / "var" / "bench" / "XS"
     ran, seen, stop_at = [], [], set()
 
+    stages = home / "out" / day.BENCH_DAY / "_stages"
+
     def pipeline_run(cmd, env, log, may_fail=False):
         name = " ".join(cmd[-3:])
         ran.append(name)
         warehouse = home / "warehouse.duckdb"
         seen.append(warehouse.read_text() if warehouse.exists() else None)
+        if name.endswith(day.BENCH_DAY) and not name.startswith("step"):
+            # no stage record of an earlier run of the day is left to read
+            assert not stages.exists(), f"{name} starts beside old stage records"
+            stages.mkdir(parents=True)
         if name in stop_at:
             warehouse.write_text("half-built")
             raise Stop(name)
@@ -41,13 +47,19 @@ def bench(tmp_path, monkeypatch):
         name = "celery" if celery else "scheduler"
         ran.append(name)
         seen.append((home_ / "warehouse.duckdb").read_text())
+        assert not stages.exists(), f"{name} starts beside old stage records"
+        stages.mkdir(parents=True)
         if name in stop_at:
             raise Stop(name)
         (home_ / "warehouse.duckdb").write_text(f"after {name}")
         return {"wall_s": 2.0, "peak_rss_mb": 20}
 
+    def market_step(home_, env, log):
+        return pipeline_run(["step", "--ds", day.BENCH_DAY], env, log)
+
     monkeypatch.setattr(day, "measure", pipeline_run)
     monkeypatch.setattr(day, "scheduler_day", scheduler_day)
+    monkeypatch.setattr(day, "market_step", market_step)
     monkeypatch.setattr(day, "copy_market", lambda *a: {"wall_s": 0.5})
     monkeypatch.setattr(day, "day_record", lambda measured, h, ds: measured)
     monkeypatch.setattr(day.subprocess, "run", lambda *a, **k: None)
@@ -102,3 +114,31 @@ def test_a_saved_result_from_another_home_is_not_resumed(bench, tmp_path):
     ran.clear(), stop_at.clear()
     day.bench_size("XS", save, earlier=dict(saved))
     assert len(ran) == 6  # everything measured again, in a fresh home
+
+
+def test_a_day_measured_in_full_is_left_as_it_is(bench, tmp_path):
+    ran, seen, stop_at, saved, save = bench
+    day.bench_size("XS", save)
+    home = tmp_path / "var" / "bench" / "XS"
+    warehouse = (home / "warehouse.duckdb").read_text()
+    ran.clear()
+    assert day.bench_size("XS", save, earlier=dict(saved)) == {
+        k: v for k, v in saved.items() if k != "machine"
+    }
+    assert ran == [] and (home / "warehouse.duckdb").read_text() == warehouse
+    assert not (home / "warehouse.before_day.duckdb").exists()
+
+
+def test_a_market_stepped_before_the_stop_is_not_stepped_again(tmp_path, monkeypatch):
+    from pipeline import market
+    from pipeline.settings import Settings
+
+    settings = Settings.load(fusion_home=tmp_path, pii_key="k")
+    market.generate(settings, size="XS", days=10, seed=3, end=day.LAST_HISTORY_DAY)
+    stepped = []
+    monkeypatch.setattr(day, "measure", lambda cmd, env, log: stepped.append(cmd))
+    day.market_step(tmp_path, {}, tmp_path / "log")
+    assert [cmd[-3:] for cmd in stepped] == [["step", "--ds", day.BENCH_DAY]]
+    market.step(settings, day.BENCH_DAY, policy="baseline")  # what that cmd does
+    assert "not measured" in day.market_step(tmp_path, {}, tmp_path / "log")["note"]
+    assert len(stepped) == 1

@@ -45,6 +45,9 @@ def celery_day(tmp_path_factory) -> dict:
             celery=True,
             celery_workers=WORKERS,
             FUSION_PII_KEY=PII_KEY,
+            # Celery's extended results name each try's worker (a fresh
+            # result table here; on an existing one, create_all adds no columns)
+            AIRFLOW__CELERY__EXTRA_CELERY_CONFIG='{"result_extended": true}',
         ) as server,
     ):
         server.ready()
@@ -69,8 +72,8 @@ def celery_day(tmp_path_factory) -> dict:
             # Celery's extended results name the worker of each task try
             by_worker = dict(
                 db.execute(
-                    "select split_part(worker, '@', 1), count(*) "
-                    "from celery_taskmeta group by 1"
+                    "select coalesce(split_part(worker, '@', 1), 'no worker'), "
+                    "count(*) from celery_taskmeta group by 1"
                 ).fetchall()
             )
         log = server.log_path.read_text()

@@ -40,7 +40,6 @@ def test_celery_brokers_through_the_metadata_db_unless_told_otherwise():
         "AIRFLOW__CORE__EXECUTOR": "CeleryExecutor",
         "AIRFLOW__CELERY__BROKER_URL": f"sqla+{PG}",
         "AIRFLOW__CELERY__WORKER_CONCURRENCY": "4",
-        "AIRFLOW__CELERY__EXTRA_CELERY_CONFIG": '{"result_extended": true}',
     }
     own = env | {
         "AIRFLOW__CELERY__BROKER_URL": "redis://broker-host:6379/0",
@@ -56,6 +55,8 @@ def test_several_workers_split_the_slots_and_have_names_of_their_own():
     env = {"AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": PG, "AIRFLOW__CORE__PARALLELISM": "4"}
     assert celery_env(env, workers=2)["AIRFLOW__CELERY__WORKER_CONCURRENCY"] == "2"
     assert celery_env(env, workers=8)["AIRFLOW__CELERY__WORKER_CONCURRENCY"] == "1"
+    unset = env | {"AIRFLOW__CORE__PARALLELISM": "0"}  # Celery's own default
+    assert celery_env(unset, workers=2)["AIRFLOW__CELERY__WORKER_CONCURRENCY"] == "0"
     workers = [c[1:] for c in celery_commands(3) if c[1:3] == ["celery", "worker"]]
     names = [w[w.index("--celery-hostname") + 1] for w in workers]
     assert names == ["worker0@%h", "worker1@%h", "worker2@%h"]
