@@ -7,6 +7,7 @@ validation. PII is pseudonymised here, before anything is written.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import logging
 from pathlib import Path
@@ -148,7 +149,17 @@ def _record_lines(path: Path, n_rows: int) -> list[int]:
 
     A quoted field may span lines and blank lines are skipped, so the record
     number is not the line number; ``csv`` counts physical lines as it reads.
+    A file with neither (``_one_line_per_record``) is answered without reading
+    it record by record: on an L drop of 200,000 rows that took 0.2-0.8 s of
+    its 1-2.5 s extract.
     """
+    if _one_line_per_record(path.read_bytes(), n_rows):
+        return list(range(2, n_rows + 2))
+    return _record_lines_by_csv(path, n_rows)
+
+
+def _record_lines_by_csv(path: Path, n_rows: int) -> list[int]:
+    """``_record_lines`` for any CSV, reading it record by record."""
     with open(path, newline="", encoding="utf-8-sig") as f:
         reader = csv.reader(f)
         next(reader, None)
@@ -161,6 +172,17 @@ def _record_lines(path: Path, n_rows: int) -> list[int]:
         log.warning("%s: %d records by csv, %d by pandas", path, len(starts), n_rows)
         return list(range(2, n_rows + 2))
     return starts
+
+
+def _one_line_per_record(data: bytes, n_rows: int) -> bool:
+    """Whether the CSV ``data`` holds a header and ``n_rows`` records, each on
+    a line of its own: no quote (so no field spans lines), no carriage return,
+    no blank line, and one line per row. Then record k starts on line k + 1."""
+    body = data.removeprefix(codecs.BOM_UTF8)
+    if b'"' in body or b"\r" in body or b"\n\n" in body or body.startswith(b"\n"):
+        return False
+    lines = body.count(b"\n") + (0 if body.endswith(b"\n") else 1)
+    return lines == n_rows + 1
 
 
 def _check_not_truncated(path: Path, n_columns: int) -> None:

@@ -3,7 +3,12 @@
 import pandas as pd
 import pytest
 
-from pipeline.extract import extract_source
+from pipeline.extract import (
+    _one_line_per_record,
+    _record_lines,
+    _record_lines_by_csv,
+    extract_source,
+)
 from pipeline.pii import MissingKeyError
 from pipeline.settings import Settings
 from pipeline.sources import BadFileError
@@ -165,3 +170,32 @@ def test_a_day_extracted_but_never_validated_is_validated_later(settings):
     validate_source(settings, "orders", "2026-01-06", out["days"])
     clean = settings.lake / "clean/orders/ds=2026-01-05/part-0.parquet"
     assert len(pd.read_parquet(clean)) == 5
+
+
+CSV_SHAPES = {
+    "plain": "a,b\n1,x\n2,y\n3,z\n",
+    "no final newline": "a,b\n1,x\n2,y",
+    "byte-order mark": "\ufeffa,b\n1,x\n2,y\n",
+    "quoted field over two lines": 'a,b\n1,"x\ny"\n2,z\n',
+    "quoted field on one line": 'a,b\n1,"x, y"\n2,z\n',
+    "blank line inside": "a,b\n1,x\n\n2,y\n",
+    "blank lines at the end": "a,b\n1,x\n2,y\n\n\n",
+    "CRLF line ends": "a,b\r\n1,x\r\n2,y\r\n",
+    "only a header": "a,b\n",
+}
+
+
+@pytest.mark.parametrize("shape", CSV_SHAPES)
+def test_record_lines_agree_with_reading_record_by_record(shape, tmp_path):
+    """The shortcut for a CSV with one line per record gives the line numbers
+    the csv module counts, and stands aside for every other shape."""
+    path = tmp_path / "drop.csv"
+    path.write_bytes(CSV_SHAPES[shape].encode("utf-8"))
+    n_rows = len(pd.read_csv(path, dtype=str, encoding="utf-8-sig"))
+    assert _record_lines(path, n_rows) == _record_lines_by_csv(path, n_rows)
+    shortcut = _one_line_per_record(path.read_bytes(), n_rows)
+    assert shortcut == (
+        shape in {"plain", "no final newline", "byte-order mark", "only a header"}
+    )
+    if shape == "blank line inside":  # the record after it is on line 4
+        assert _record_lines(path, n_rows) == [2, 4]
