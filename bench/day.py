@@ -130,14 +130,19 @@ def bench_size(
     fusionloop = str(BIN / "fusionloop")
     run = [fusionloop, "run", "--ds"]
     step("generate", lambda: copy_market(size, home, log, market))
-    step(
-        "initial_load",
-        lambda: day_record(
-            measure([*run, LAST_HISTORY_DAY], env, log, may_fail=True),
-            home,
-            LAST_HISTORY_DAY,
-        ),
-    )
+
+    def initial_load() -> dict:
+        # An L initial load outlasts a sitting; the pipeline goes on from the
+        # drops it already loaded, and the sittings are added up.
+        sittings = close_sitting(result.get("initial_load_sittings", []), home)
+        result["initial_load_sittings"] = [*sittings, {"started": time.time()}]
+        save(result)
+        measured = measure([*run, LAST_HISTORY_DAY], env, log, may_fail=True)
+        record = add_sittings(day_record(measured, home, LAST_HISTORY_DAY), sittings)
+        del result["initial_load_sittings"]
+        return record
+
+    step("initial_load", initial_load)
     step("step", lambda: market_step(home, env, log))
     # Each run of the bench day starts from the warehouse the first one starts
     # from, so its incremental build has the same new drops to load (not a
@@ -191,6 +196,65 @@ STEPS = (
 RUN_ID_FILE = "bench_run_id"
 
 
+def close_sitting(sittings: list[dict], home: Path) -> list[dict]:
+    """``sittings`` of the initial load with the last one closed if a stop cut
+    it short: its end is the newest file the run wrote (the log, a lake
+    partition, a stage record), and it keeps the records of the stages it
+    finished, which the next sitting overwrites with its quick re-runs."""
+    if not sittings or "wall_s" in sittings[-1]:
+        return sittings
+    started = sittings[-1]["started"]
+    stages = home / "out" / LAST_HISTORY_DAY / "_stages"
+    finished = {
+        p.stem: json.loads(p.read_text())
+        for p in sorted(stages.glob("*.json"), key=lambda p: p.stat().st_mtime)
+        if p.stat().st_mtime >= started
+    }
+    newest = max(
+        (p.stat().st_mtime for p in home.rglob("*") if p.is_file()), default=started
+    )
+    closed = {
+        "started": started,
+        "wall_s": round(newest - started, 1),
+        "end": "stopped; its end is the newest file the run wrote",
+        "stages": finished,
+    }
+    return [*sittings[:-1], closed]
+
+
+def add_sittings(record: dict, sittings: list[dict]) -> dict:
+    """The initial load's ``record`` (its last sitting) with the earlier
+    ``sittings`` added: wall time summed, each stage's seconds summed over the
+    sittings that finished it (its quick re-run after a stop included), peaks
+    the largest. The stage a stop cut short is named: its seconds leave out the
+    part before the stop, which only the sitting's wall time holds."""
+    if not sittings:
+        return record
+    stages = {name: dict(stage) for name, stage in record["stages"].items()}
+    cut_short = []
+    for sitting in sittings:
+        for name, stage in sitting["stages"].items():
+            if name in stages:
+                stages[name]["seconds"] = round(
+                    stages[name]["seconds"] + stage["seconds"], 3
+                )
+                peaks = [stages[name]["peak_rss_mb"], stage.get("peak_rss_mb")]
+                stages[name]["peak_rss_mb"] = max(p or 0 for p in peaks)
+        unfinished = [n for n in record["stages"] if n not in sitting["stages"]]
+        cut_short += unfinished[:1]
+    peak = max(
+        [record["peak_rss_mb"], *(s["peak_rss_mb"] or 0 for s in stages.values())]
+    )
+    wall = record["wall_s"] + sum(s["wall_s"] for s in sittings)
+    return record | {
+        "wall_s": round(wall, 1),
+        "peak_rss_mb": peak,
+        "stages": stages,
+        "sittings": [s["wall_s"] for s in sittings] + [record["wall_s"]],
+        "cut_short_by_a_stop": cut_short,
+    }
+
+
 def market_step(home: Path, env: dict, log: Path) -> dict:
     """``fusionloop step`` to the bench day, unless a run stopped after it did
     (a market steps each day once; it refuses a second)."""
@@ -213,16 +277,20 @@ def forget_day_outputs(home: Path) -> None:
 def resumable(earlier: dict | None, home: Path) -> dict | None:
     """What a stopped run measured, if it can go on in ``home``; else None.
 
-    Only after the initial load (before it there is nothing worth keeping: the
-    market is cached, see ``copy_market``) and only in the home that run made.
-    A step that was under way when it stopped is run again from its start.
+    Only in the home that run made, and once the initial load has started
+    (before it there is nothing worth keeping: the market is cached, see
+    ``copy_market``). A stopped initial load goes on where the pipeline
+    stopped (``add_sittings``); any other step that was under way when it
+    stopped is run again from its start.
     """
-    if not earlier or "initial_load" not in earlier or earlier.get("ds") != BENCH_DAY:
+    if not earlier or earlier.get("ds") != BENCH_DAY:
+        return None
+    if "initial_load" not in earlier and "initial_load_sittings" not in earlier:
         return None
     marker = home / RUN_ID_FILE
     if not marker.exists() or marker.read_text() != earlier.get("run_id"):
         return None
-    if "note" in earlier["initial_load"]:  # it failed or hit the time limit
+    if "note" in earlier.get("initial_load", {}):  # it failed or hit the time limit
         return None
     return {k: v for k, v in earlier.items() if k != "machine"}
 

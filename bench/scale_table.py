@@ -214,6 +214,16 @@ def _notes(results: dict, sizes: list[str]) -> list[str]:
     """What a size's runs say about themselves (a run stopped before its end)."""
     notes = []
     for size in sizes:
+        load = results[size].get("initial_load", {})
+        if len(load.get("sittings", [])) > 1:
+            cut = ", ".join(load.get("cut_short_by_a_stop", [])) or "none"
+            notes.append(
+                f"{size}, initial load: in {len(load['sittings'])} sittings of "
+                f"{' + '.join(f'{w:,.0f}' for w in load['sittings'])} s (the "
+                "pipeline went on from the drops it had loaded); each stage's "
+                "seconds are summed over the sittings, except that the part "
+                f"before a stop of the stage it cut short ({cut}) is unknown."
+            )
         for run in RUNS:
             record = results[size].get(run, {})
             if "note" not in record:

@@ -7,6 +7,7 @@ measures again and which warehouse each run starts from.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -61,7 +62,9 @@ def bench(tmp_path, monkeypatch):
     monkeypatch.setattr(day, "scheduler_day", scheduler_day)
     monkeypatch.setattr(day, "market_step", market_step)
     monkeypatch.setattr(day, "copy_market", lambda *a: {"wall_s": 0.5})
-    monkeypatch.setattr(day, "day_record", lambda measured, h, ds: measured)
+    monkeypatch.setattr(
+        day, "day_record", lambda measured, h, ds: measured | {"stages": {}}
+    )
     monkeypatch.setattr(day.subprocess, "run", lambda *a, **k: None)
     saved = {}
 
@@ -89,20 +92,22 @@ def test_a_stopped_day_goes_on_from_the_step_it_stopped_in(bench):
     before_day = first_seen[first.index("run --ds 2026-02-01")]
     assert before_day == "after step --ds 2026-02-01" and seen == [before_day] * 2
     assert all(s in result for s in day.STEPS)
-    assert result["airflow_dags_test"] == {"wall_s": 1.0, "peak_rss_mb": 10}
+    assert result["airflow_dags_test"]["wall_s"] == 1.0
     assert first[:2] == ["run --ds 2026-01-31", "step --ds 2026-02-01"]
 
 
-def test_a_stop_in_the_initial_load_starts_the_size_again(bench):
+def test_a_stop_before_the_initial_load_starts_the_size_again(bench):
+    """Only the market's copy was done (as an older bench/day.py saved it):
+    nothing worth keeping, so the size starts again in a fresh home."""
     ran, seen, stop_at, saved, save = bench
-    stop_at.add("run --ds 2026-01-31")
-    with pytest.raises(Stop):
-        day.bench_size("XS", save)
-    assert "initial_load" not in saved
-    ran.clear(), stop_at.clear()
-    day.bench_size("XS", save, earlier=dict(saved))
+    day.bench_size("XS", save)
+    earlier = {k: saved[k] for k in ("size", "history_days", "ds", "run_id")}
+    earlier["generate"] = saved["generate"]
+    ran.clear(), seen.clear()
+    result = day.bench_size("XS", save, earlier=earlier)
     assert ran[0] == "run --ds 2026-01-31" and len(ran) == 6
-    assert seen[len(seen) - 6] is None  # a fresh home, not the half-built one
+    assert seen[0] is None  # a fresh home
+    assert result["run_id"] != earlier["run_id"]
 
 
 def test_a_saved_result_from_another_home_is_not_resumed(bench, tmp_path):
@@ -142,3 +147,54 @@ def test_a_market_stepped_before_the_stop_is_not_stepped_again(tmp_path, monkeyp
     market.step(settings, day.BENCH_DAY, policy="baseline")  # what that cmd does
     assert "not measured" in day.market_step(tmp_path, {}, tmp_path / "log")["note"]
     assert len(stepped) == 1
+
+
+def test_an_initial_load_goes_on_after_a_stop_and_its_sittings_add_up(
+    bench, tmp_path, monkeypatch
+):
+    """The pipeline goes on from the drops it loaded; the benchmark adds the
+    sittings' wall times and each stage's seconds, and names the stage the
+    stop cut short (its seconds before the stop are not known)."""
+    ran, seen, stop_at, saved, save = bench
+    home = tmp_path / "var" / "bench" / "XS"
+    stages = home / "out" / day.LAST_HISTORY_DAY / "_stages"
+    plain_run = day.measure
+
+    def initial_load(cmd, env, log, may_fail=False):
+        if cmd[-3:] != ["run", "--ds", day.LAST_HISTORY_DAY]:
+            return plain_run(cmd, env, log, may_fail)
+        ran.append("initial load")
+        stages.mkdir(parents=True, exist_ok=True)
+        again = (stages / "extract.json").exists()  # a quick re-run after a stop
+        record = {"seconds": 1.0 if again else 10.0, "peak_rss_mb": 100}
+        (stages / "extract.json").write_text(json.dumps(record))
+        if "stop" in stop_at:
+            raise Stop("in validate")
+        (stages / "validate.json").write_text(
+            json.dumps({"seconds": 20.0, "peak_rss_mb": 300})
+        )
+        return {"wall_s": 25.0, "peak_rss_mb": 50}
+
+    def day_record(measured, home_, ds):
+        records = {p.stem: json.loads(p.read_text()) for p in stages.glob("*.json")}
+        return measured | {"stages": records}
+
+    monkeypatch.setattr(day, "measure", initial_load)
+    monkeypatch.setattr(day, "day_record", day_record)
+    stop_at.add("stop")
+    with pytest.raises(Stop):
+        day.bench_size("XS", save)
+    assert "initial_load" not in saved and len(saved["initial_load_sittings"]) == 1
+
+    ran.clear(), stop_at.clear()
+    result = day.bench_size("XS", save, earlier=json.loads(json.dumps(saved)))
+    load = result["initial_load"]
+    assert ran[0] == "initial load" and (home / "sim").exists() is False
+    assert load["stages"]["extract"]["seconds"] == 11.0  # 10 before the stop + 1
+    assert load["stages"]["validate"]["seconds"] == 20.0
+    assert load["cut_short_by_a_stop"] == ["validate"]
+    first, second = load["sittings"]
+    assert second == 25.0 and load["wall_s"] == round(first + second, 1)
+    assert load["peak_rss_mb"] == 300
+    assert "initial_load_sittings" not in result
+    assert all(s in result for s in day.STEPS)
