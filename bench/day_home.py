@@ -1,0 +1,149 @@
+"""What a bench home keeps between the runs and the sittings of ``bench/day.py``.
+
+A size's day is measured in steps (``STEPS``); an L day outlasts a sitting,
+so a stopped run can go on in its home (``resumable``): a stopped initial
+load where the pipeline stopped, its sittings added up (``close_sitting``,
+``add_sittings``), any other step from its start, from the warehouse as it
+was before the day (``keep_warehouse``, ``restore_warehouse``,
+``forget_day_outputs``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+LAST_HISTORY_DAY = "2026-01-31"
+BENCH_DAY = "2026-02-01"
+
+# What bench_size measures, in order: a resumed run skips those it has.
+STEPS = (
+    "generate",
+    "initial_load",
+    "step",
+    "fusionloop_run",
+    "airflow_dags_test",
+    "airflow_scheduler",
+    "airflow_celery",
+)
+# Names a bench home with the run that made it, so a resumed run is sure the
+# home on disk is the one its saved steps were measured in.
+RUN_ID_FILE = "bench_run_id"
+
+
+def close_sitting(sittings: list[dict], home: Path) -> list[dict]:
+    """``sittings`` of the initial load with the last one closed if a stop cut
+    it short: its end is the newest file the run wrote (the log, a lake
+    partition, a stage record), and it keeps the records of the stages it
+    finished, which the next sitting overwrites with its quick re-runs."""
+    if not sittings or "wall_s" in sittings[-1]:
+        return sittings
+    started = sittings[-1]["started"]
+    stages = home / "out" / LAST_HISTORY_DAY / "_stages"
+    finished = {
+        p.stem: json.loads(p.read_text())
+        for p in sorted(stages.glob("*.json"), key=lambda p: p.stat().st_mtime)
+        if p.stat().st_mtime >= started
+    }
+    newest = max(
+        (p.stat().st_mtime for p in home.rglob("*") if p.is_file()), default=started
+    )
+    closed = {
+        "started": started,
+        "wall_s": round(newest - started, 1),
+        "end": "stopped; its end is the newest file the run wrote",
+        "stages": finished,
+    }
+    return [*sittings[:-1], closed]
+
+
+def add_sittings(record: dict, sittings: list[dict]) -> dict:
+    """The initial load's ``record`` (its last sitting) with the earlier
+    ``sittings`` added: wall time summed, each stage's seconds summed over the
+    sittings that finished it (its quick re-run after a stop included), peaks
+    the largest. The stage a stop cut short is named: its seconds leave out the
+    part before the stop, which only the sitting's wall time holds."""
+    if not sittings:
+        return record
+    stages = {name: dict(stage) for name, stage in record["stages"].items()}
+    cut_short = []
+    for sitting in sittings:
+        for name, stage in sitting["stages"].items():
+            if name in stages:
+                stages[name]["seconds"] = round(
+                    stages[name]["seconds"] + stage["seconds"], 3
+                )
+                peaks = [stages[name]["peak_rss_mb"], stage.get("peak_rss_mb")]
+                stages[name]["peak_rss_mb"] = max(p or 0 for p in peaks)
+        unfinished = [n for n in record["stages"] if n not in sitting["stages"]]
+        cut_short += unfinished[:1]
+    peak = max(
+        [record["peak_rss_mb"], *(s["peak_rss_mb"] or 0 for s in stages.values())]
+    )
+    wall = record["wall_s"] + sum(s["wall_s"] for s in sittings)
+    return record | {
+        "wall_s": round(wall, 1),
+        "peak_rss_mb": peak,
+        "stages": stages,
+        "sittings": [s["wall_s"] for s in sittings] + [record["wall_s"]],
+        "cut_short_by_a_stop": cut_short,
+    }
+
+
+def forget_day_outputs(home: Path) -> None:
+    """Remove what ``day_record`` reads of the bench day, so a run that fails
+    part-way is not recorded with an earlier run's stages or plan."""
+    out = home / "out" / BENCH_DAY
+    shutil.rmtree(out / "_stages", ignore_errors=True)
+    for name in ("replenishment_plan.csv", "warehouse_build.json"):
+        (out / name).unlink(missing_ok=True)
+
+
+def resumable(earlier: dict | None, home: Path) -> dict | None:
+    """What a stopped run measured, if it can go on in ``home``; else None.
+
+    Only in the home that run made, and once the initial load has started
+    (before it there is nothing worth keeping: the market is cached, see
+    ``copy_market``). A stopped initial load goes on where the pipeline
+    stopped (``add_sittings``); any other step that was under way when it
+    stopped is run again from its start.
+    """
+    if not earlier or earlier.get("ds") != BENCH_DAY:
+        return None
+    if "initial_load" not in earlier and "initial_load_sittings" not in earlier:
+        return None
+    marker = home / RUN_ID_FILE
+    if not marker.exists() or marker.read_text() != earlier.get("run_id"):
+        return None
+    if "note" in earlier.get("initial_load", {}):  # it failed or hit the time limit
+        return None
+    return {k: v for k, v in earlier.items() if k != "machine"}
+
+
+def keep_warehouse(home: Path, name: str = "before_day") -> Path | None:
+    """Copy the warehouse aside as ``warehouse.<name>.duckdb`` (None if there is
+    none yet); a copy already there is kept, not overwritten (a resumed run's
+    warehouse may be half-built)."""
+    warehouse = home / "warehouse.duckdb"
+    kept = home / f"warehouse.{name}.duckdb"
+    if kept.exists():
+        return kept
+    if not warehouse.exists():
+        return None
+    partial = kept.with_suffix(".partial")  # whole or absent, if stopped here
+    shutil.copyfile(warehouse, partial)
+    os.replace(partial, kept)
+    return kept
+
+
+def restore_warehouse(home: Path, kept: Path | None, keep: bool = False) -> None:
+    """Put the warehouse copied by ``keep_warehouse`` back in place; ``keep``:
+    as a copy, so the kept file serves once more."""
+    if kept is None:
+        return
+    if keep:
+        shutil.copyfile(kept, home / "warehouse.duckdb")
+    else:
+        os.replace(kept, home / "warehouse.duckdb")
