@@ -50,11 +50,17 @@ def close_sitting(sittings: list[dict], home: Path) -> list[dict]:
     newest = max(
         (p.stat().st_mtime for p in home.rglob("*") if p.is_file()), default=started
     )
+    # `fusionloop run` runs its stages one after another: the one under way
+    # at the stop started when the last finished one wrote its record.
+    last_finished = max(
+        (p.stat().st_mtime for p in stages.glob("*.json")), default=started
+    )
     closed = {
         "started": started,
         "wall_s": round(newest - started, 1),
         "end": "stopped; its end is the newest file the run wrote",
         "stages": finished,
+        "unfinished_stage_s": round(newest - max(last_finished, started), 1),
     }
     return [*sittings[:-1], closed]
 
@@ -63,8 +69,8 @@ def add_sittings(record: dict, sittings: list[dict]) -> dict:
     """The initial load's ``record`` (its last sitting) with the earlier
     ``sittings`` added: wall time summed, each stage's seconds summed over the
     sittings that finished it (its quick re-run after a stop included), peaks
-    the largest. The stage a stop cut short is named: its seconds leave out the
-    part before the stop, which only the sitting's wall time holds."""
+    the largest. The stage a stop cut short is named, and the seconds it ran
+    before the stop (from file times, ``close_sitting``) are added to it."""
     if not sittings:
         return record
     stages = {name: dict(stage) for name, stage in record["stages"].items()}
@@ -78,7 +84,12 @@ def add_sittings(record: dict, sittings: list[dict]) -> dict:
                 peaks = [stages[name]["peak_rss_mb"], stage.get("peak_rss_mb")]
                 stages[name]["peak_rss_mb"] = max(p or 0 for p in peaks)
         unfinished = [n for n in record["stages"] if n not in sitting["stages"]]
-        cut_short += unfinished[:1]
+        if unfinished:
+            name = unfinished[0]
+            cut_short.append(name)
+            stages[name]["seconds"] = round(
+                stages[name]["seconds"] + sitting.get("unfinished_stage_s", 0), 3
+            )
     peak = max(
         [record["peak_rss_mb"], *(s["peak_rss_mb"] or 0 for s in stages.values())]
     )

@@ -221,8 +221,8 @@ def _notes(results: dict, sizes: list[str]) -> list[str]:
                 f"{size}, initial load: in {len(load['sittings'])} sittings of "
                 f"{' + '.join(f'{w:,.0f}' for w in load['sittings'])} s (the "
                 "pipeline went on from the drops it had loaded); each stage's "
-                "seconds are summed over the sittings, except that the part "
-                f"before a stop of the stage it cut short ({cut}) is unknown."
+                "seconds are summed over the sittings; a stage a stop cut short "
+                f"({cut}) has its part before the stop from file times."
             )
         for run in RUNS:
             record = results[size].get(run, {})

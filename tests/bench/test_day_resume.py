@@ -8,7 +8,9 @@ measures again and which warehouse each run starts from.
 from __future__ import annotations
 
 import json
+import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -154,7 +156,7 @@ def test_an_initial_load_goes_on_after_a_stop_and_its_sittings_add_up(
 ):
     """The pipeline goes on from the drops it loaded; the benchmark adds the
     sittings' wall times and each stage's seconds, and names the stage the
-    stop cut short (its seconds before the stop are not known)."""
+    stop cut short, its seconds before the stop taken from file times."""
     ran, seen, stop_at, saved, save = bench
     home = tmp_path / "var" / "bench" / "XS"
     stages = home / "out" / day.LAST_HISTORY_DAY / "_stages"
@@ -169,6 +171,12 @@ def test_an_initial_load_goes_on_after_a_stop_and_its_sittings_add_up(
         record = {"seconds": 1.0 if again else 10.0, "peak_rss_mb": 100}
         (stages / "extract.json").write_text(json.dumps(record))
         if "stop" in stop_at:
+            # file times: extract done at +10 s, validate's last write at +25 s
+            now = time.time()
+            os.utime(stages / "extract.json", (now + 10, now + 10))
+            (home / "lake").mkdir(exist_ok=True)
+            (home / "lake" / "part").write_text("validated so far")
+            os.utime(home / "lake" / "part", (now + 25, now + 25))
             raise Stop("in validate")
         (stages / "validate.json").write_text(
             json.dumps({"seconds": 20.0, "peak_rss_mb": 300})
@@ -191,10 +199,12 @@ def test_an_initial_load_goes_on_after_a_stop_and_its_sittings_add_up(
     load = result["initial_load"]
     assert ran[0] == "initial load" and (home / "sim").exists() is False
     assert load["stages"]["extract"]["seconds"] == 11.0  # 10 before the stop + 1
-    assert load["stages"]["validate"]["seconds"] == 20.0
+    # 15 s before the stop (from +10 to +25) and 20 s after it
+    assert load["stages"]["validate"]["seconds"] == pytest.approx(35.0, abs=0.2)
     assert load["cut_short_by_a_stop"] == ["validate"]
     first, second = load["sittings"]
-    assert second == 25.0 and load["wall_s"] == round(first + second, 1)
+    assert first == pytest.approx(25.0, abs=0.5) and second == 25.0
+    assert load["wall_s"] == round(first + second, 1)
     assert load["peak_rss_mb"] == 300
     assert "initial_load_sittings" not in result
     assert all(s in result for s in day.STEPS)
