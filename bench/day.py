@@ -148,7 +148,8 @@ def bench_size(
         result["initial_load_sittings"] = [*sittings, {"started": time.time()}]
         save(result)
         measured = measure([*run, LAST_HISTORY_DAY], env, log, may_fail=True)
-        record = add_sittings(day_record(measured, home, LAST_HISTORY_DAY), sittings)
+        record = day_record(measured, home, LAST_HISTORY_DAY)
+        record = add_sittings(record, sittings, home)
         del result["initial_load_sittings"]
         return record
 

@@ -65,14 +65,20 @@ def close_sitting(sittings: list[dict], home: Path) -> list[dict]:
     return [*sittings[:-1], closed]
 
 
-def add_sittings(record: dict, sittings: list[dict]) -> dict:
+def add_sittings(record: dict, sittings: list[dict], home: Path) -> dict:
     """The initial load's ``record`` (its last sitting) with the earlier
     ``sittings`` added: wall time summed, each stage's seconds summed over the
     sittings that finished it (its quick re-run after a stop included), peaks
     the largest. The stage a stop cut short is named, and the seconds it ran
-    before the stop (from file times, ``close_sitting``) are added to it."""
+    before the stop (from file times, ``close_sitting``) are added to it: it
+    is the first stage, in the order the last sitting ran them (its records'
+    times, in ``home``), that the stopped sitting did not finish."""
     if not sittings:
         return record
+    records = home / "out" / LAST_HISTORY_DAY / "_stages"
+    ran = sorted(
+        record["stages"], key=lambda name: (records / f"{name}.json").stat().st_mtime
+    )
     stages = {name: dict(stage) for name, stage in record["stages"].items()}
     cut_short = []
     for sitting in sittings:
@@ -83,7 +89,7 @@ def add_sittings(record: dict, sittings: list[dict]) -> dict:
                 )
                 peaks = [stages[name]["peak_rss_mb"], stage.get("peak_rss_mb")]
                 stages[name]["peak_rss_mb"] = max(p or 0 for p in peaks)
-        unfinished = [n for n in record["stages"] if n not in sitting["stages"]]
+        unfinished = [n for n in ran if n not in sitting["stages"]]
         if unfinished:
             name = unfinished[0]
             cut_short.append(name)

@@ -181,10 +181,21 @@ def test_an_initial_load_goes_on_after_a_stop_and_its_sittings_add_up(
         (stages / "validate.json").write_text(
             json.dumps({"seconds": 20.0, "peak_rss_mb": 300})
         )
+        # then a stage whose name sorts first: the cut-short stage is found by
+        # the order the stages ran in, not by name
+        (stages / "aggregate.json").write_text(
+            json.dumps({"seconds": 3.0, "peak_rss_mb": 80})
+        )
+        now = time.time()
+        for i, name in enumerate(("extract", "validate", "aggregate")):
+            os.utime(stages / f"{name}.json", (now + 30 + i, now + 30 + i))
         return {"wall_s": 25.0, "peak_rss_mb": 50}
 
     def day_record(measured, home_, ds):
-        records = {p.stem: json.loads(p.read_text()) for p in stages.glob("*.json")}
+        # by name, as bench/day.py's stage_records lists them
+        records = {
+            p.stem: json.loads(p.read_text()) for p in sorted(stages.glob("*.json"))
+        }
         return measured | {"stages": records}
 
     monkeypatch.setattr(day, "measure", initial_load)
@@ -202,6 +213,7 @@ def test_an_initial_load_goes_on_after_a_stop_and_its_sittings_add_up(
     # 15 s before the stop (from +10 to +25) and 20 s after it
     assert load["stages"]["validate"]["seconds"] == pytest.approx(35.0, abs=0.2)
     assert load["cut_short_by_a_stop"] == ["validate"]
+    assert load["stages"]["aggregate"]["seconds"] == 3.0
     first, second = load["sittings"]
     assert first == pytest.approx(25.0, abs=0.5) and second == 25.0
     assert load["wall_s"] == round(first + second, 1)
