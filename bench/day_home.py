@@ -66,36 +66,55 @@ def close_sitting(sittings: list[dict], home: Path) -> list[dict]:
 
 
 def add_sittings(record: dict, sittings: list[dict], home: Path) -> dict:
-    """The initial load's ``record`` (its last sitting) with the earlier
-    ``sittings`` added: wall time summed, each stage's seconds summed over the
-    sittings that finished it (its quick re-run after a stop included), peaks
-    the largest. The stage a stop cut short is named, and the seconds it ran
-    before the stop (from file times, ``close_sitting``) are added to it: it
-    is the first stage, in the order the last sitting ran them (its records'
-    times, in ``home``), that the stopped sitting did not finish."""
+    """The initial load's ``record`` (its last sitting, read from ``home``)
+    with the earlier ``sittings`` added up.
+
+    A stage counts once, as the sitting that first finished it ran it; its
+    re-runs in later sittings are the price of stopping (``resume_rerun_s``).
+    The stage a stop cut short is the first, in the order the last sitting
+    ran them (their records' times), that the stopped sitting did not finish.
+    Extract and validate go on from the drops they loaded, so the seconds
+    they ran before the stop (from file times, ``close_sitting``) are theirs;
+    any other stage starts again, and those seconds were lost
+    (``lost_to_stops_s``). Rows in and out of extract and validate are
+    summed over every drop validated in any sitting, each drop once.
+    """
     if not sittings:
         return record
     records = home / "out" / LAST_HISTORY_DAY / "_stages"
+    last = {p.stem: json.loads(p.read_text()) for p in records.glob("*.json")}
     ran = sorted(
         record["stages"], key=lambda name: (records / f"{name}.json").stat().st_mtime
     )
-    stages = {name: dict(stage) for name, stage in record["stages"].items()}
-    cut_short = []
-    for sitting in sittings:
-        for name, stage in sitting["stages"].items():
+    runs = [sitting["stages"] for sitting in sittings] + [last]
+    stages: dict[str, dict] = {}
+    rerun_s = 0.0
+    for finished in runs:
+        for name, raw in finished.items():
+            if name not in record["stages"]:
+                continue
             if name in stages:
-                stages[name]["seconds"] = round(
-                    stages[name]["seconds"] + stage["seconds"], 3
-                )
-                peaks = [stages[name]["peak_rss_mb"], stage.get("peak_rss_mb")]
+                rerun_s += raw["seconds"]
+                peaks = [stages[name]["peak_rss_mb"], raw.get("peak_rss_mb")]
                 stages[name]["peak_rss_mb"] = max(p or 0 for p in peaks)
-        unfinished = [n for n in ran if n not in sitting["stages"]]
-        if unfinished:
-            name = unfinished[0]
-            cut_short.append(name)
-            stages[name]["seconds"] = round(
-                stages[name]["seconds"] + sitting.get("unfinished_stage_s", 0), 3
-            )
+                continue
+            stages[name] = record["stages"][name] | {
+                "seconds": raw["seconds"],
+                "peak_rss_mb": raw.get("peak_rss_mb"),
+            }
+    for name, stage in stages.items():
+        stage.update(_rows_over_sittings(name, runs) or {})
+    cut_short, lost_s = [], 0.0
+    for sitting in sittings:
+        unfinished = [name for name in ran if name not in sitting["stages"]]
+        if not unfinished:
+            continue
+        name, before = unfinished[0], sitting.get("unfinished_stage_s", 0)
+        cut_short.append(name)
+        if name.startswith(("extract_", "validate_")):
+            stages[name]["seconds"] = round(stages[name]["seconds"] + before, 3)
+        else:
+            lost_s += before
     peak = max(
         [record["peak_rss_mb"], *(s["peak_rss_mb"] or 0 for s in stages.values())]
     )
@@ -106,6 +125,30 @@ def add_sittings(record: dict, sittings: list[dict], home: Path) -> dict:
         "stages": stages,
         "sittings": [s["wall_s"] for s in sittings] + [record["wall_s"]],
         "cut_short_by_a_stop": cut_short,
+        "resume_rerun_s": round(rerun_s, 1),
+        "lost_to_stops_s": round(lost_s, 1),
+    }
+
+
+def _rows_over_sittings(name: str, runs: list[dict]) -> dict | None:
+    """Rows in and out of an extract or validate stage over every sitting's
+    validated drops (a drop validated again after a stop counts once)."""
+    if not name.startswith(("extract_", "validate_")):
+        return None
+    source = name.split("_", 1)[1]
+    drops = {}
+    for finished in runs:
+        result = finished.get(f"validate_{source}", {}).get("result", {})
+        for drop in result.get("days_validated") or []:
+            drops[drop["ds"]] = drop
+    if not drops:
+        return None
+    rows_in = sum(d["input_rows"] for d in drops.values())
+    if name.startswith("extract_"):
+        return {"rows_in": rows_in, "rows_out": rows_in}
+    return {
+        "rows_in": rows_in,
+        "rows_out": sum(d["accepted_rows"] for d in drops.values()),
     }
 
 

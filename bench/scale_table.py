@@ -220,9 +220,12 @@ def _notes(results: dict, sizes: list[str]) -> list[str]:
             notes.append(
                 f"{size}, initial load: in {len(load['sittings'])} sittings of "
                 f"{' + '.join(f'{w:,.0f}' for w in load['sittings'])} s (the "
-                "pipeline went on from the drops it had loaded); each stage's "
-                "seconds are summed over the sittings; a stage a stop cut short "
-                f"({cut}) has its part before the stop from file times."
+                "pipeline went on from the drops it had loaded). Each stage "
+                "counts once, as the sitting that finished it ran it; re-runs "
+                f"after a stop took {load.get('resume_rerun_s', 0):,.0f} s; the "
+                f"stage a stop cut short ({cut}) has its part before the stop "
+                "from file times if it went on from there (extract, validate), "
+                f"else that part was lost ({load.get('lost_to_stops_s', 0):,.0f} s)."
             )
         for run in RUNS:
             record = results[size].get(run, {})

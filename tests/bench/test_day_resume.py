@@ -151,44 +151,59 @@ def test_a_market_stepped_before_the_stop_is_not_stepped_again(tmp_path, monkeyp
     assert len(stepped) == 1
 
 
+def _validated(*days: str) -> dict:
+    """A validate stage's result: each drop 100 rows, 98 accepted."""
+    drops = [{"ds": d, "input_rows": 100, "accepted_rows": 98} for d in days]
+    return {"days_validated": drops}
+
+
+@pytest.mark.parametrize("stopped_in", ["validate_orders", "train_demand_model"])
 def test_an_initial_load_goes_on_after_a_stop_and_its_sittings_add_up(
-    bench, tmp_path, monkeypatch
+    stopped_in, bench, tmp_path, monkeypatch
 ):
     """The pipeline goes on from the drops it loaded; the benchmark adds the
-    sittings' wall times and each stage's seconds, and names the stage the
-    stop cut short, its seconds before the stop taken from file times."""
+    sittings' wall times, counts each stage once (as the sitting that finished
+    it ran it; later re-runs apart), names the stage the stop cut short and
+    gives it the seconds it ran before the stop (from file times) if it goes
+    on from there (extract, validate), else counts them as lost."""
     ran, seen, stop_at, saved, save = bench
     home = tmp_path / "var" / "bench" / "XS"
     stages = home / "out" / day.LAST_HISTORY_DAY / "_stages"
     plain_run = day.measure
+    # the stages in the order they run, with their seconds and results
+    plan = [
+        ("extract_orders", 10.0, {}),
+        ("validate_orders", 20.0, _validated("d1", "d2")),
+        ("train_demand_model", 30.0, {}),
+        ("adjust_promotions", 3.0, {}),  # sorts first by name, runs last
+    ]
 
     def initial_load(cmd, env, log, may_fail=False):
         if cmd[-3:] != ["run", "--ds", day.LAST_HISTORY_DAY]:
             return plain_run(cmd, env, log, may_fail)
         ran.append("initial load")
         stages.mkdir(parents=True, exist_ok=True)
-        again = (stages / "extract.json").exists()  # a quick re-run after a stop
-        record = {"seconds": 1.0 if again else 10.0, "peak_rss_mb": 100}
-        (stages / "extract.json").write_text(json.dumps(record))
-        if "stop" in stop_at:
-            # file times: extract done at +10 s, validate's last write at +25 s
-            now = time.time()
-            os.utime(stages / "extract.json", (now + 10, now + 10))
-            (home / "lake").mkdir(exist_ok=True)
-            (home / "lake" / "part").write_text("validated so far")
-            os.utime(home / "lake" / "part", (now + 25, now + 25))
-            raise Stop("in validate")
-        (stages / "validate.json").write_text(
-            json.dumps({"seconds": 20.0, "peak_rss_mb": 300})
-        )
-        # then a stage whose name sorts first: the cut-short stage is found by
-        # the order the stages ran in, not by name
-        (stages / "aggregate.json").write_text(
-            json.dumps({"seconds": 3.0, "peak_rss_mb": 80})
-        )
+        again = bool(list(stages.glob("*.json")))  # a re-run after a stop
         now = time.time()
-        for i, name in enumerate(("extract", "validate", "aggregate")):
-            os.utime(stages / f"{name}.json", (now + 30 + i, now + 30 + i))
+        for k, (name, seconds, result) in enumerate(plan):
+            if "stop" in stop_at and name == stopped_in:
+                # file times: the last stage done at +10 s, the stopped one's
+                # last write (a lake file) at +25 s
+                for p in stages.glob("*.json"):
+                    os.utime(p, (now + 10, now + 10))
+                (home / "lake").mkdir(exist_ok=True)
+                (home / "lake" / "part").write_text("loaded so far")
+                os.utime(home / "lake" / "part", (now + 25, now + 25))
+                raise Stop(f"in {name}")
+            if again and name in ("extract_orders", "validate_orders"):
+                seconds, result = 1.0, _validated("d2")  # only the new drop
+            record = {
+                "seconds": seconds,
+                "peak_rss_mb": 100 * (k + 1),
+                "result": result,
+            }
+            (stages / f"{name}.json").write_text(json.dumps(record))
+            os.utime(stages / f"{name}.json", (now + 30 + k, now + 30 + k))
         return {"wall_s": 25.0, "peak_rss_mb": 50}
 
     def day_record(measured, home_, ds):
@@ -208,15 +223,26 @@ def test_an_initial_load_goes_on_after_a_stop_and_its_sittings_add_up(
     ran.clear(), stop_at.clear()
     result = day.bench_size("XS", save, earlier=json.loads(json.dumps(saved)))
     load = result["initial_load"]
-    assert ran[0] == "initial load" and (home / "sim").exists() is False
-    assert load["stages"]["extract"]["seconds"] == 11.0  # 10 before the stop + 1
-    # 15 s before the stop (from +10 to +25) and 20 s after it
-    assert load["stages"]["validate"]["seconds"] == pytest.approx(35.0, abs=0.2)
-    assert load["cut_short_by_a_stop"] == ["validate"]
-    assert load["stages"]["aggregate"]["seconds"] == 3.0
+    seconds = {name: s["seconds"] for name, s in load["stages"].items()}
+    assert load["cut_short_by_a_stop"] == [stopped_in]
+    assert seconds["adjust_promotions"] == 3.0
     first, second = load["sittings"]
     assert first == pytest.approx(25.0, abs=0.5) and second == 25.0
     assert load["wall_s"] == round(first + second, 1)
-    assert load["peak_rss_mb"] == 300
+    if stopped_in == "validate_orders":
+        # extract once (10 s; its 1 s re-run apart); validate 15 s before the
+        # stop and 1 s after it, going on from the drops it had loaded
+        assert seconds["extract_orders"] == 10.0 and load["resume_rerun_s"] == 1.0
+        assert seconds["validate_orders"] == pytest.approx(16.0, abs=0.2)
+        assert load["lost_to_stops_s"] == 0.0
+    else:
+        # training starts again: its 15 s before the stop were lost
+        assert seconds["train_demand_model"] == 30.0
+        assert load["lost_to_stops_s"] == pytest.approx(15.0, abs=0.2)
+        assert seconds["validate_orders"] == 20.0 and load["resume_rerun_s"] == 2.0
+        # d1 and d2 validated in the first sitting, d2 again: each drop once
+        assert load["stages"]["validate_orders"]["rows_in"] == 200
+        assert load["stages"]["validate_orders"]["rows_out"] == 196
+    assert load["peak_rss_mb"] == 400
     assert "initial_load_sittings" not in result
     assert all(s in result for s in day.STEPS)
