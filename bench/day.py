@@ -41,6 +41,7 @@ from day_home import (  # bench/day_home.py, beside this script
     add_sittings,
     close_sitting,
     forget_day_outputs,
+    heartbeat,
     keep_warehouse,
     restore_warehouse,
     resumable,
@@ -147,7 +148,8 @@ def bench_size(
         sittings = close_sitting(result.get("initial_load_sittings", []), home)
         result["initial_load_sittings"] = [*sittings, {"started": time.time()}]
         save(result)
-        measured = measure([*run, LAST_HISTORY_DAY], env, log, may_fail=True)
+        with heartbeat(home):
+            measured = measure([*run, LAST_HISTORY_DAY], env, log, may_fail=True)
         record = day_record(measured, home, LAST_HISTORY_DAY)
         record = add_sittings(record, sittings, home)
         del result["initial_load_sittings"]

@@ -13,6 +13,9 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 LAST_HISTORY_DAY = "2026-01-31"
@@ -31,13 +34,37 @@ STEPS = (
 # Names a bench home with the run that made it, so a resumed run is sure the
 # home on disk is the one its saved steps were measured in.
 RUN_ID_FILE = "bench_run_id"
+# Touched while an initial load runs (``heartbeat``).
+HEARTBEAT = "bench_alive"
+
+
+@contextmanager
+def heartbeat(home: Path, every_s: float = 30.0) -> Iterator[None]:
+    """Touch ``home/HEARTBEAT`` every ``every_s`` while the block runs, so a
+    sitting stopped in a stage that writes nothing for a long time (training,
+    a solve) still ends, for ``close_sitting``, at most ``every_s`` early."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(every_s):
+            (home / HEARTBEAT).touch()
+
+    (home / HEARTBEAT).touch()
+    thread = threading.Thread(target=beat, daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
 
 
 def close_sitting(sittings: list[dict], home: Path) -> list[dict]:
     """``sittings`` of the initial load with the last one closed if a stop cut
     it short: its end is the newest file the run wrote (the log, a lake
-    partition, a stage record), and it keeps the records of the stages it
-    finished, which the next sitting overwrites with its quick re-runs."""
+    partition, a stage record, the ``heartbeat``), and it keeps the records
+    of the stages it finished, which the next sitting overwrites with its
+    quick re-runs."""
     if not sittings or "wall_s" in sittings[-1]:
         return sittings
     started = sittings[-1]["started"]

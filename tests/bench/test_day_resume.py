@@ -17,6 +17,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 import day  # noqa: E402
+import day_home  # noqa: E402
 
 
 class Stop(Exception):
@@ -246,3 +247,16 @@ def test_an_initial_load_goes_on_after_a_stop_and_its_sittings_add_up(
     assert load["peak_rss_mb"] == 400
     assert "initial_load_sittings" not in result
     assert all(s in result for s in day.STEPS)
+
+
+def test_the_heartbeat_marks_a_run_that_writes_nothing(tmp_path):
+    """A stop in a long silent stage ends the sitting at the last beat."""
+    beat = tmp_path / day_home.HEARTBEAT
+    with day_home.heartbeat(tmp_path, every_s=0.05):
+        first = beat.stat().st_mtime_ns
+        time.sleep(0.3)
+        later = beat.stat().st_mtime_ns
+    assert later > first
+    sittings = [{"started": time.time() - 60}]
+    (closed,) = day_home.close_sitting(sittings, tmp_path)
+    assert closed["wall_s"] == pytest.approx(60.0, abs=1.0)
