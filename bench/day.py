@@ -163,9 +163,12 @@ def bench_size(
     # resumed after a stop, which may have left the warehouse half-built).
     before_day = keep_warehouse(home)
 
-    def day_run(cmd: list[str]) -> dict:
+    def from_before_day() -> None:
         restore_warehouse(home, before_day, keep=True)
         forget_day_outputs(home)
+
+    def day_run(cmd: list[str]) -> dict:
+        from_before_day()
         return day_record(measure(cmd, env, log, may_fail=True), home, BENCH_DAY)
 
     def dags_test() -> dict:
@@ -179,8 +182,7 @@ def bench_size(
         return day_run(airflow)
 
     def scheduler(celery: bool) -> dict:
-        restore_warehouse(home, before_day, keep=True)
-        forget_day_outputs(home)
+        from_before_day()
         return scheduler_day(home, celery=celery)
 
     step("fusionloop_run", lambda: day_run([*run, BENCH_DAY]))
